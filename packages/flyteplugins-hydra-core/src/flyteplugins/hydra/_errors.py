@@ -1,0 +1,55 @@
+"""Exceptions raised to users; each message says what was wrong and what to do."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._outcome import JobOutcome
+
+
+class FlyteHydraError(Exception):
+    """Base class for every error this plugin raises on purpose."""
+
+
+class ConfigurationError(FlyteHydraError, ValueError):
+    """Bad input detected before any job was composed or submitted."""
+
+
+class JobFailedError(FlyteHydraError):
+    """One job failed; carries its outcome (index, overrides, URL, cause)."""
+
+    def __init__(self, outcome: JobOutcome) -> None:
+        self.outcome = outcome
+        super().__init__(outcome.describe())
+
+
+class SweepFailedError(FlyteHydraError):
+    """Some jobs of a sweep failed; every job's outcome is kept in `outcomes` and `results`."""
+
+    def __init__(self, outcomes: list[JobOutcome]) -> None:
+        self.outcomes = outcomes
+        failed = [o for o in outcomes if not o.ok]
+        lines = [f"{len(failed)} of {len(outcomes)} jobs failed:"]
+        lines += [f"  {o.describe()}" for o in failed]
+        super().__init__("\n".join(lines))
+
+    @property
+    def results(self) -> list[Any]:
+        """Per-job results in job order; `None` where the job failed."""
+        return [o.result for o in self.outcomes]
+
+
+class RemoteRunError(FlyteHydraError):
+    """A remote run reached a terminal phase other than SUCCEEDED."""
+
+    def __init__(self, phase: str, url: str | None, detail: str | None) -> None:
+        self.phase = phase
+        self.url = url
+        self.detail = detail
+        message = f"Flyte run ended in phase {phase}"
+        if url:
+            message += f" ({url})"
+        if detail:
+            message += f": {detail}"
+        super().__init__(message)

@@ -1,0 +1,64 @@
+"""Execution mode: validate it, and make Flyte honour it whatever the user's own `flyte.init` did."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Literal
+
+from ._errors import ConfigurationError
+
+Mode = Literal["local", "remote"]
+MODES: tuple[str, ...] = ("local", "remote")
+
+
+def check_mode(mode: object, *, knob: str = "mode") -> Mode:
+    """Reject anything but `local`/`remote` before a single job is composed."""
+    if mode not in MODES:
+        raise ConfigurationError(f"{knob} must be 'local' or 'remote', got {mode!r}. Pick one of: local, remote.")
+    return mode  # type: ignore[return-value]
+
+
+def ensure_remote_ready() -> None:
+    """Initialise Flyte against the configured endpoint, or fail before anything is submitted.
+
+    Remote mode must never silently fall back to a local run: without an endpoint `flyte.run`
+    would execute in-process, so the absence of one is an error here.
+    """
+    from flyte._initialize import _get_init_config
+
+    current = _get_init_config()
+    if current is not None and current.client is not None:
+        return
+    import flyte
+    import flyte.config
+
+    config = flyte.config.auto()
+    if not config.platform.endpoint:
+        raise ConfigurationError(
+            "Remote mode needs a Flyte endpoint, but none is configured. Create a config with "
+            "`flyte create config --endpoint <host>`, point FLYTECTL_CONFIG at one, or call "
+            "`flyte.init(endpoint=...)` first; to run on this machine instead, use local mode "
+            "(hydra.launcher.mode=local, --local, or mode='local')."
+        )
+    flyte.init_from_config(config)
+
+
+@contextlib.contextmanager
+def forced_local() -> Iterator[None]:
+    """Run the body with a Flyte client-less init config, so `flyte.run` executes in-process.
+
+    A `@hydra.main` app calls `flyte.init_from_config()` and `flyte.run(...)` itself; when a config
+    with an endpoint exists that would submit to a cluster. The context-scoped init config wins
+    over whatever the app initialises globally, so local mode stays local.
+    """
+    import flyte
+    from flyte._initialize import _get_init_config, init_config_context
+
+    current = _get_init_config()
+    if current is None:
+        flyte.init()
+        current = _get_init_config()
+    assert current is not None
+    with init_config_context(current.replace(client=None)):
+        yield

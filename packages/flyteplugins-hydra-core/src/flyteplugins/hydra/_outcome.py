@@ -1,0 +1,77 @@
+"""What happened to each job, and the result object users and sweepers receive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RunResult:
+    """A finished Flyte run: the task's output (`value`) and where to look at it (`url`).
+
+    Hydra sweepers such as Optuna read a job's return value as a number, so the result converts
+    with `float()`; a task returning a tuple keeps its tuple in `value` and unpacks by iteration.
+    Unknown attributes are looked up on the underlying `flyte.remote.Run` when there is one.
+
+    >>> result = RunResult(0.25, url="/tmp/flyte/metadata/run-1")
+    >>> float(result), result.value
+    (0.25, 0.25)
+    """
+
+    __slots__ = ("phase", "run", "url", "value")
+
+    def __init__(self, value: Any, url: str | None = None, run: Any = None, phase: str = "SUCCEEDED") -> None:
+        self.value = value
+        self.url = url
+        self.run = run
+        self.phase = phase
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __iter__(self) -> Iterator[Any]:
+        if isinstance(self.value, (tuple, list)):
+            return iter(self.value)
+        return iter((self.value,))
+
+    def __getattr__(self, name: str) -> Any:
+        run = object.__getattribute__(self, "run")
+        if run is None:
+            raise AttributeError(name)
+        return getattr(run, name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RunResult):
+            return (self.value, self.url) == (other.value, other.url)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RunResult(value={self.value!r}, url={self.url!r})"
+
+
+@dataclass
+class JobOutcome:
+    """One job's fate, filled in as it is submitted and as it finishes."""
+
+    num: int
+    overrides: Sequence[str]
+    phase: str = "PENDING"
+    url: str | None = None
+    result: Any = None
+    error: BaseException | None = None
+    handle: Any = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def describe(self) -> str:
+        where = f" {self.url}" if self.url else ""
+        overrides = " ".join(self.overrides) or "(no overrides)"
+        text = f"job #{self.num} [{overrides}] {self.phase}{where}"
+        if self.error is not None:
+            text += f": {type(self.error).__name__}: {self.error}"
+        return text

@@ -1,0 +1,22 @@
+"""The `hydra/launcher=flyte` config node, registered when Hydra scans `hydra_plugins`."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class FlyteLauncherConf:
+    """Settings under `hydra.launcher` (e.g. `hydra.launcher.mode=local`)."""
+
+    _target_: str = "hydra_plugins.hydra_flyte_launcher.flyte_launcher.FlyteLauncher"
+    # `remote` submits to the configured Flyte endpoint; `local` runs in this process.
+    mode: str = "remote"
+    # Wait for remote runs and hand their outputs to the sweeper; false returns run handles right away.
+    wait: bool = True
+    # Threads that wait on remote runs at once; null means one per run.
+    wait_max_workers: Optional[int] = 32
+
+
+ConfigStore.instance().store(group="hydra/launcher", name="flyte", node=FlyteLauncherConf, provider="flyte")
