@@ -106,6 +106,20 @@ def _planned_jobs(
     return [PlannedJob(num, job, starter(num, job)) for num, job in enumerate(plan.job_overrides)]
 
 
+def _install_launcher(sweeper: Any, launcher: Any) -> None:
+    """Point the sweeper, and a sweeper it wraps (as Optuna's does), at our launcher.
+
+    Sweepers keep the launcher they instantiated in `.launcher`. The SDK always launches with Flyte,
+    whether or not the hydra-flyte-launcher plugin is installed for Hydra to instantiate by name.
+    """
+    from hydra.plugins.sweeper import Sweeper
+
+    targets = [sweeper, *(v for v in vars(sweeper).values() if isinstance(v, Sweeper))]
+    for target in targets:
+        if hasattr(target, "launcher"):
+            target.launcher = launcher
+
+
 def _sweep_with_hydra_runtime(
     loader: ConfigLoader,
     config_name: str | None,
@@ -135,9 +149,7 @@ def _sweep_with_hydra_runtime(
     sweeper = Plugins.instance().instantiate_sweeper(config=cfg, hydra_context=context, task_function=submit)
     launcher = FlyteLauncher(mode=submit.mode, wait=wait, wait_max_workers=wait_max_workers)
     launcher.setup(hydra_context=context, task_function=submit, config=cfg)
-    # Sweepers keep the launcher they instantiated in `.launcher`; the SDK always launches with Flyte,
-    # whether or not the hydra-flyte-launcher plugin is installed for Hydra to find.
-    sweeper.launcher = launcher  # type: ignore[attr-defined]
+    _install_launcher(sweeper, launcher)
     arguments = OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False)
     try:
         sweeper.sweep(arguments=arguments)  # type: ignore[arg-type]

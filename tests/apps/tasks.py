@@ -1,0 +1,67 @@
+"""Small Flyte tasks the tests launch; module-level so local and remote runs can import them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import flyte
+from omegaconf import DictConfig, OmegaConf
+
+env = flyte.TaskEnvironment(name="test_apps")
+
+
+@env.task
+async def dump(cfg: DictConfig) -> str:
+    """The composed config as JSON, so tests can read exactly what the task received."""
+    return json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True)
+
+
+@env.task
+async def scaled(config: DictConfig, scale: int = 2) -> float:
+    """Config parameter named `config` and an extra input with a default."""
+    return float(config.x) * scale
+
+
+@env.task
+async def pair(cfg: DictConfig) -> tuple[int, str]:
+    return int(cfg.x), str(cfg.name)
+
+
+@env.task
+async def fails_on_two(cfg: DictConfig) -> float:
+    if int(cfg.x) == 2:
+        raise ValueError(f"x={cfg.x} is not allowed")
+    return float(cfg.x)
+
+
+@env.task
+async def touch_marker(cfg: DictConfig, marker: str) -> str:
+    """Leaves a file behind, so a test can prove whether any job ran."""
+    Path(marker).write_text("ran")
+    return marker
+
+
+@env.task
+async def objective(cfg: DictConfig) -> float:
+    """A smooth objective over `x` (best at 0.3); records each evaluation when `log` is set."""
+    value = round((float(cfg.x) - 0.3) ** 2, 8)
+    if cfg.get("log"):
+        with open(cfg.log, "a") as f:
+            f.write(f"{value}\n")
+    return value
+
+
+@env.task
+async def where_am_i(cfg: DictConfig) -> str:
+    return os.environ.get("FLYTE_INTERNAL_EXECUTION_PROJECT", "in-process")
+
+
+async def not_a_task(cfg: DictConfig) -> str:
+    return "plain function"
+
+
+@env.task
+async def no_config(x: int) -> int:
+    return x

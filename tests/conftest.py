@@ -1,0 +1,62 @@
+"""Shared fixtures: every test starts with no Flyte endpoint in sight and no global Hydra/Flyte state."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+APPS = Path(__file__).resolve().parent / "apps"
+
+
+def _reset_flyte() -> None:
+    import flyte._initialize as flyte_init
+
+    with flyte_init._init_lock:
+        flyte_init._init_config = None
+
+
+@pytest.fixture(autouse=True)
+def no_flyte_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Hide any user or machine Flyte config so remote mode has no endpoint unless a test gives one."""
+    for var in ("FLYTECTL_CONFIG", "UCTL_CONFIG", "FLYTE_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    _reset_flyte()
+    yield
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    _reset_flyte()
+
+
+@pytest.fixture
+def in_examples(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Work from the walkthrough project, as its README does (config_path='conf' is relative to it)."""
+    monkeypatch.chdir(EXAMPLES)
+    return EXAMPLES
+
+
+@pytest.fixture
+def unreachable_endpoint_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Flyte config whose endpoint nothing listens on: any remote submission would fail."""
+    config = tmp_path / "flyte-config.yaml"
+    config.write_text("admin:\n  endpoint: dns:///127.0.0.1:9\n  insecure: true\ntask:\n  project: p\n  domain: d\n")
+    monkeypatch.setenv("FLYTECTL_CONFIG", str(config))
+    return config
+
+
+def run_script(script: Path, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a Python script the way a user does, in a fresh interpreter."""
+    full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(APPS.parent), str(EXAMPLES)]), **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(script), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
+    )
