@@ -58,5 +58,11 @@ def run_script(script: Path, *args: str, cwd: Path, env: dict[str, str] | None =
     """Run a Python script the way a user does, in a fresh interpreter."""
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(APPS.parent), str(EXAMPLES)]), **(env or {})}
     return subprocess.run(
-        [sys.executable, str(script), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
+        [sys.executable, str(script), *args],
+        check=False,
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )

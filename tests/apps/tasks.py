@@ -37,14 +37,14 @@ async def fails_on_two(cfg: DictConfig) -> float:
 
 
 @env.task
-async def touch_marker(cfg: DictConfig, marker: str) -> str:
+def touch_marker(cfg: DictConfig, marker: str) -> str:
     """Leaves a file behind, so a test can prove whether any job ran."""
     Path(marker).write_text("ran")
     return marker
 
 
 @env.task
-async def objective(cfg: DictConfig) -> float:
+def objective(cfg: DictConfig) -> float:
     """A smooth objective over `x` (best at 0.3); records each evaluation when `log` is set."""
     value = round((float(cfg.x) - 0.3) ** 2, 8)
     if cfg.get("log"):
