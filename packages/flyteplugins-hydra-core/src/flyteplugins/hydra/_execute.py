@@ -139,7 +139,9 @@ def execute(
 ) -> list[JobOutcome]:
     """Run or submit every job; returns one outcome per job, in job order, failures included."""
     if mode == "local":
-        return _run_local(jobs)
+        outcomes = _run_local(jobs)
+        _report.summary(outcomes)
+        return outcomes
     outcomes = _submit_remote(jobs)
     if wait:
         _wait_remote(outcomes, wait_max_workers)
@@ -148,4 +150,5 @@ def execute(
             if o.phase == "SUBMITTED":
                 o.result = o.handle
         _report.not_waiting(sum(o.phase == "SUBMITTED" for o in outcomes))
+    _report.summary(outcomes)
     return outcomes

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._outcome import JobOutcome
 
 log = logging.getLogger("flyteplugins.hydra")
 
@@ -20,3 +25,24 @@ def waiting(count: int, workers: int) -> None:
 
 def not_waiting(count: int) -> None:
     log.info("Submitted %d Flyte run(s); not waiting for them to finish.", count)
+
+
+def _short(value: object, width: int = 24) -> str:
+    text = "" if value is None else str(getattr(value, "value", value))
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summary(outcomes: Sequence[JobOutcome]) -> None:
+    """A table of every job once the launch is over: number, overrides, phase, result, URL."""
+    if not outcomes:
+        return
+    rows = [
+        (f"#{o.num}", " ".join(o.overrides) or "-", o.phase, _short(o.result if o.ok else o.error), o.url or "")
+        for o in outcomes
+    ]
+    header = ("job", "overrides", "phase", "result", "url")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4] for row in [header, *rows]]
+    failed = sum(not o.ok for o in outcomes)
+    lines.append(f"{len(outcomes) - failed} succeeded, {failed} failed")
+    print("\n".join(line.rstrip() for line in lines), file=sys.stdout, flush=True)
