@@ -33,8 +33,8 @@ def _short(value: object, width: int = 24) -> str:
 
 
 def summary(outcomes: Sequence[JobOutcome]) -> None:
-    """A table of every job once the launch is over: number, overrides, phase, result, URL."""
-    if not outcomes:
+    """A table of every job of a sweep once it is over: number, overrides, phase, result, URL."""
+    if len(outcomes) < 2:
         return
     rows = [
         (f"#{o.num}", " ".join(o.overrides) or "-", o.phase, _short(o.result if o.ok else o.error), o.url or "")
