@@ -19,4 +19,15 @@ class FlyteLauncherConf:
     wait_max_workers: Optional[int] = 32
 
 
-ConfigStore.instance().store(group="hydra/launcher", name="flyte", node=FlyteLauncherConf, provider="flyte")
+# Stored at the `hydra` package so that selecting the launcher also installs the callback that gives
+# plain (non --multirun) runs the same mode and wait behaviour; Hydra calls no launcher for those.
+ConfigStore.instance().store(
+    group="hydra/launcher",
+    name="flyte",
+    package="hydra",
+    node={
+        "launcher": FlyteLauncherConf(),
+        "callbacks": {"flyte_launcher": {"_target_": "flyteplugins.hydra._single_run.SingleRunCallback"}},
+    },
+    provider="flyte",
+)
