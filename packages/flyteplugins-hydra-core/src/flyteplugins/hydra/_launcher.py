@@ -12,17 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from omegaconf import OmegaConf
-
 from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup_globals
 from hydra.plugins.launcher import Launcher
+from omegaconf import OmegaConf
 
 from ._errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from omegaconf import DictConfig
-
     from hydra.types import HydraContext, TaskFunction
+    from omegaconf import DictConfig
 
     from ._outcome import JobOutcome
 

@@ -11,9 +11,8 @@ from ._errors import ConfigurationError, JobFailedError, SweepFailedError
 from ._task_env import DEFAULT_TASK_ENV_KEY
 
 if TYPE_CHECKING:
-    from omegaconf import DictConfig
-
     from hydra.core.config_loader import ConfigLoader
+    from omegaconf import DictConfig
 
     from ._execute import PlannedJob
     from ._outcome import JobOutcome
@@ -130,13 +129,12 @@ def _sweep_with_hydra_runtime(
     wait_max_workers: int | None,
 ) -> list[JobOutcome]:
     """Let Hydra's sweeper plugin (Optuna, ...) drive, with our launcher running each batch."""
-    from omegaconf import OmegaConf
-
     from hydra._internal.callbacks import Callbacks
     from hydra._internal.hydra import Hydra
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.plugins import Plugins
     from hydra.types import HydraContext, RunMode
+    from omegaconf import OmegaConf
 
     from ._launcher import FlyteLauncher
 
