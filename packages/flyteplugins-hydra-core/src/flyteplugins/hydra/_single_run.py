@@ -39,18 +39,18 @@ class SingleRunCallback(Callback):
 
     def on_run_end(self, config: DictConfig, job_return: JobReturn | None = None, **kwargs: Any) -> None:
         from ._execute import PlannedJob, execute
+        from ._settings import LaunchSettings
 
         self._scope.close()
         if job_return is None or job_return.status != JobStatus.COMPLETED:
             return
         launched = job_return._return_value
         launcher = config.hydra.launcher
-        (outcome,) = execute(
-            [PlannedJob(0, list(job_return.overrides or []), lambda: launched)],
-            mode=self._mode,  # type: ignore[arg-type]
-            wait=bool(launcher.wait),
-            wait_max_workers=launcher.wait_max_workers,
+        settings = LaunchSettings.checked(
+            surface="launcher", mode=self._mode, wait=launcher.wait, wait_max_workers=launcher.wait_max_workers
         )
+        job = PlannedJob(0, list(job_return.overrides or []), prepare=lambda: None, start=lambda _: launched)
+        (outcome,) = execute([job], settings)
         if outcome.ok:
             job_return.return_value = outcome.result
         else:
