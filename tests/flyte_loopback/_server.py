@@ -150,8 +150,12 @@ class LoopbackServer:
         """Clear recorded requests, counters, faults and latency (runs are kept)."""
         self._traffic.reset()
 
-    def init_flyte(self) -> None:
-        """Initialise the flyte SDK from this server's config file."""
+    def init_flyte(self, root_dir: Path | None = None) -> None:
+        """Initialise the flyte SDK from this server's config file.
+
+        `root_dir` (default: the current directory) is what flyte bundles code from: the modules
+        defining the tasks you run must live under it.
+        """
         import flyte
 
-        flyte.init_from_config(str(self.config_path))
+        flyte.init_from_config(str(self.config_path), root_dir=root_dir)
