@@ -66,15 +66,30 @@ class TrafficInterceptor:
             yield response
 
 
+class _HideDropNoise(logging.Filter):
+    """Hide uvicorn's complaint about the incomplete responses that drops are made of."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "ASGI callable returned without completing response."
+
+
+def hide_uvicorn_drop_noise() -> None:
+    """Install `_HideDropNoise` on uvicorn's error logger (once per process)."""
+    uvicorn_logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _HideDropNoise) for f in uvicorn_logger.filters):
+        uvicorn_logger.addFilter(_HideDropNoise())
+
+
 class DropConnectionsMiddleware:
     """ASGI middleware that closes the connection of requests flagged for dropping.
 
     It sends a 200 status with a body length it never delivers, then returns: uvicorn closes the
-    socket because the response is incomplete (and logs that it did).
+    socket because the response is incomplete.
     """
 
     def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
         self._app = app
+        hide_uvicorn_drop_noise()
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
