@@ -16,12 +16,15 @@ from collections.abc import Callable
 from connectrpc.errors import ConnectError
 from flyteidl2.cluster.service_connect import ClusterServiceASGIApplication
 from flyteidl2.dataproxy.dataproxy_service_connect import DataProxyServiceASGIApplication
+from flyteidl2.workflow.queue_service_connect import QueueServiceASGIApplication
 from flyteidl2.workflow.run_service_connect import RunServiceASGIApplication
+from flyteidl2.workflow.state_service_connect import StateServiceASGIApplication
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from ._controller_services import LoopbackQueueService, LoopbackStateService
 from ._faults import DropConnectionsMiddleware, TrafficInterceptor, admit
 from ._plane import ControlPlane
 from ._services import LoopbackClusterService, LoopbackDataProxyService, LoopbackRunService
@@ -54,6 +57,8 @@ def _connect_apps(plane: ControlPlane, endpoint: str, interceptor: TrafficInterc
         ClusterServiceASGIApplication(LoopbackClusterService(), interceptors=[interceptor]),
         DataProxyServiceASGIApplication(LoopbackDataProxyService(plane, endpoint), interceptors=[interceptor]),
         RunServiceASGIApplication(LoopbackRunService(plane), interceptors=[interceptor]),
+        QueueServiceASGIApplication(LoopbackQueueService(plane), interceptors=[interceptor]),
+        StateServiceASGIApplication(LoopbackStateService(plane), interceptors=[interceptor]),
     ]
     return [Mount(app.path, app=app) for app in apps]
 

@@ -9,6 +9,7 @@ directory, and the result is read back from `outputs.pb` / `error.pb` there, as 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import shutil
@@ -49,13 +50,14 @@ class Executor:
     """Starts, watches and kills the subprocesses of actions.
 
     Tasks reach the control plane at `endpoint`. With `nested` false they run as clustered
-    workers (`FLYTE_CLUSTERED_WORKER=1`): no controller starts, so they start fast but cannot call
-    other tasks; with `nested` true they get a controller that enqueues child actions here.
+    workers (`FLYTE_CLUSTERED_WORKER=1`): no controller starts, so they start faster but cannot
+    call other tasks; with `nested` true they get a controller that enqueues child actions here.
+    `nested` is read when each action starts, so it may be changed between runs.
     """
 
     def __init__(self, endpoint: str, nested: bool) -> None:
         self._endpoint = endpoint
-        self._nested = nested
+        self.nested = nested
         self._processes: dict[tuple[str, str], asyncio.subprocess.Process] = {}
         self._bin_dir = Path(sys.executable).parent
 
@@ -84,9 +86,12 @@ class Executor:
                 "ACTION_NAME": action.name,
                 "_U_EP_OVERRIDE": self._endpoint,
                 "_U_INSECURE": "true",
+                # Storage URIs here are local paths: let fsspec create the folders an object store
+                # would not need (e.g. where a parent task writes its child's inputs).
+                "FSSPEC_FILE": json.dumps({"auto_mkdir": True}),
             }
         )
-        if not self._nested:
+        if not self.nested:
             env["FLYTE_CLUSTERED_WORKER"] = "1"
         return args, env
 

@@ -84,7 +84,7 @@ class ControlPlane:
             parent=parent,
             group=group,
         )
-        run.actions[action_id.name] = action
+        run.add(action)
         task = asyncio.get_running_loop().create_task(self.executor.execute(action))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

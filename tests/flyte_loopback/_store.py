@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flyteidl2.common import identifier_pb2, phase_pb2
+from flyteidl2.core import execution_pb2
 from flyteidl2.task import common_pb2, run_pb2, task_definition_pb2
-from flyteidl2.workflow import run_definition_pb2
+from flyteidl2.workflow import run_definition_pb2, state_service_pb2
 from google.protobuf import timestamp_pb2
 
 TERMINAL_PHASES = frozenset(
@@ -26,6 +27,16 @@ TERMINAL_PHASES = frozenset(
         phase_pb2.ACTION_PHASE_TIMED_OUT,
     }
 )
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Wait until any of `events` is set."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _timestamp(seconds: float) -> timestamp_pb2.Timestamp:
@@ -51,6 +62,7 @@ class Action:
     error: run_definition_pb2.ErrorInfo | None = None
     abort_reason: str | None = None
     outputs: common_pb2.Outputs | None = None
+    on_change: Callable[[], None] | None = field(default=None, repr=False)
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def __post_init__(self) -> None:
@@ -86,6 +98,8 @@ class Action:
         self.outputs = outputs
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+        if self.on_change is not None:
+            self.on_change()
 
     async def updates(self, stop: asyncio.Event) -> AsyncIterator[Action]:
         """Yield this action now and after every change, until it is terminal or `stop` is set."""
@@ -94,12 +108,23 @@ class Action:
             yield self
             if self.done or stop.is_set():
                 return
-            waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(stop.wait())]
-            try:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waiters:
-                    waiter.cancel()
+            await _first(changed, stop)
+
+    def update(self) -> state_service_pb2.ActionUpdate:
+        """This action's state as the parent's controller watches it (StateService.Watch)."""
+        update = state_service_pb2.ActionUpdate(action_id=self.action_id, phase=self.phase)
+        if self.outputs is not None:
+            update.output_uri = str(self.workdir)
+        if self.error is not None:
+            kind = (
+                execution_pb2.ExecutionError.USER
+                if self.error.kind == run_definition_pb2.ErrorInfo.KIND_USER
+                else execution_pb2.ExecutionError.SYSTEM
+            )
+            update.error.CopyFrom(
+                execution_pb2.ExecutionError(code=self.error.code, message=self.error.message, kind=kind)
+            )
+        return update
 
     def status(self) -> run_definition_pb2.ActionStatus:
         started = self.transitions[0][1]
@@ -170,10 +195,36 @@ class Run:
     run_id: identifier_pb2.RunIdentifier
     run_spec: run_pb2.RunSpec
     actions: dict[str, Action] = field(default_factory=dict)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     @property
     def root(self) -> Action:
         return next(iter(self.actions.values()))
+
+    def add(self, action: Action) -> None:
+        action.on_change = self._notify
+        self.actions[action.name] = action
+        self._notify()
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def child_updates(self, parent: str, stop: asyncio.Event) -> AsyncIterator[list[Action]]:
+        """Yield the children of `parent` whose phase changed since the last yield (first: all).
+
+        Ends when the parent is terminal or `stop` is set.
+        """
+        seen: dict[str, int] = {}
+        while True:
+            changed = self._changed
+            fresh = [a for a in list(self.actions.values()) if a.parent == parent and seen.get(a.name) != a.phase]
+            seen.update((a.name, a.phase) for a in fresh)
+            yield fresh
+            owner = self.actions.get(parent)
+            if stop.is_set() or (owner is not None and owner.done):
+                return
+            await _first(changed, stop)
 
 
 class RunStore:

@@ -66,3 +66,15 @@ pod_env = flyte.TaskEnvironment(
 async def greeting_from_pod_env() -> str:
     """Read an env var that only the pod template sets, proving the pod spec's container ran."""
     return os.environ["GREETING"]
+
+
+@env.task
+async def add_twice(x: int, y: int) -> int:
+    """Call `add` as two child actions: needs a server started with nested tasks enabled."""
+    once = await add(x, y)
+    return await add(once, once)
+
+
+@env.task
+async def call_failing_child(reason: str) -> int:
+    return await fail(reason)
