@@ -14,29 +14,22 @@ import yaml
 #: it: tasks run with the test's own interpreter.
 LOOPBACK_IMAGE = "localhost/flyte-loopback:unused"
 
-DEFAULT_ORG = "loopback"
-DEFAULT_PROJECT = "loopback-project"
-DEFAULT_DOMAIN = "development"
+ORG = "loopback"
+PROJECT = "loopback-project"
+DOMAIN = "development"
 
 
-def write_config(
-    path: Path,
-    endpoint: str,
-    *,
-    org: str = DEFAULT_ORG,
-    project: str = DEFAULT_PROJECT,
-    domain: str = DEFAULT_DOMAIN,
-    image: str = LOOPBACK_IMAGE,
-) -> Path:
+def write_config(path: Path, endpoint: str) -> Path:
     """Write a config for `flyte.init_from_config()` and return its path.
 
-    `image.image_refs.default` makes environments that keep the default `image="auto"` use
-    `image` as is, so a remote run never tries to build one.
+    `task.org` is set because flyte would otherwise derive an org from the endpoint's host name
+    (`"127"` for 127.0.0.1). `image.image_refs.default` makes environments that keep the default
+    `image="auto"` use `LOOPBACK_IMAGE` as is, so a remote run never tries to build an image.
     """
     config = {
         "admin": {"endpoint": endpoint, "insecure": True},
-        "task": {"org": org, "project": project, "domain": domain},
-        "image": {"image_refs": {"default": image}},
+        "task": {"org": ORG, "project": PROJECT, "domain": DOMAIN},
+        "image": {"image_refs": {"default": LOOPBACK_IMAGE}},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
