@@ -171,6 +171,7 @@ class Execution:
         outcome.finished = time.time()
         if error is None:
             outcome.phase, outcome.result = "SUCCEEDED", result
+            outcome.url = outcome.url or getattr(result, "url", None)
         else:
             outcome.phase = error.phase if isinstance(error, RemoteRunError) else "FAILED"
             outcome.error = error
