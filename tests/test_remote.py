@@ -32,8 +32,16 @@ def test_single_run_returns_value_and_url(flyte_loopback, capsys):
 
 
 def test_sweep_submits_everything_first_with_one_code_bundle(flyte_loopback, capsys):
-    results = hydra_sweep(tasks.scaled, config_path=CONF, config_name="app", overrides=["x=1,2,3"], mode="remote")
+    results = hydra_sweep(
+        tasks.scaled,
+        config_path=CONF,
+        config_name="app",
+        overrides=["x=1,2,3"],
+        mode="remote",
+        run_options={"name": "exp"},
+    )
     assert [r.value for r in results] == [2.0, 4.0, 6.0]
+    assert sorted(r.message.run_id.name for r in flyte_loopback.requests("CreateRun")) == ["exp-0", "exp-1", "exp-2"]
     out = capsys.readouterr().out
     lines = out.splitlines()
     submitted = submitted_lines(out)
