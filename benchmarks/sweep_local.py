@@ -28,15 +28,15 @@ def main() -> str:
 
     def floor(n: int) -> None:
         for i in range(n):
-            flyte.with_runcontext(mode="local").run(tasks.scaled, config=cfg, scale=i)
+            flyte.with_runcontext(mode="local").run(tasks.trivial, cfg=cfg)
 
     def sweep(n: int) -> None:
         with redirect_stdout(io.StringIO()):
             hydra_sweep(
-                tasks.scaled,
+                tasks.trivial,
                 config_path="conf",
                 config_name="training",
-                overrides=[f"+x=range(0,{n})", "hydra.sweep.dir=/tmp/flyte-hydra-bench/sweep"],
+                overrides=[f"training.epochs=range(0,{n})", "hydra.sweep.dir=/tmp/flyte-hydra-bench/sweep"],
                 mode="local",
             )
 

@@ -166,7 +166,8 @@ class SweepComposer:
         OmegaConf.copy_cache(from_config=self.primary, to_config=cfg)
         return cfg
 
-    def compose(self, job_overrides: Sequence[str], num: int) -> DictConfig:
+    def compose(self, job_overrides: Sequence[str], num: int | None) -> DictConfig:
+        """The job's full config; numbered unless `num` is None (Hydra's own validation composes unnumbered)."""
         import copy
 
         lines = list(job_overrides)
@@ -176,7 +177,37 @@ class SweepComposer:
             cfg = self.loader.load_sweep_config(self.primary, lines)
             if self._template is None and self._independent(parsed):
                 self._template, self._template_lines = copy.deepcopy(cfg), lines
-        return number_job(cfg, num)
+        return cfg if num is None else number_job(cfg, num)
+
+
+class ComposingLoader:
+    """Hydra's config loader with sweep jobs composed through a `SweepComposer`.
+
+    Hydra's BasicSweeper composes every job once to validate a batch and then hands the same
+    overrides to the launcher, which composes them again. The launcher installs this wrapper in
+    the `HydraContext` it shares with the sweeper, so both compositions take the fast path.
+    Everything else is the wrapped loader's.
+    """
+
+    def __init__(self, inner: ConfigLoader) -> None:
+        self.inner = inner
+        self._composers: dict[int, tuple[DictConfig, SweepComposer]] = {}
+
+    @classmethod
+    def wrap(cls, loader: ConfigLoader) -> ComposingLoader:
+        return loader if isinstance(loader, ComposingLoader) else cls(loader)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def composer(self, primary: DictConfig) -> SweepComposer:
+        known = self._composers.get(id(primary))
+        if known is None or known[0] is not primary:
+            known = self._composers[id(primary)] = (primary, SweepComposer(self.inner, primary))
+        return known[1]
+
+    def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
+        return self.composer(master_config).compose(sweep_overrides, None)
 
 
 def task_config(cfg: DictConfig) -> DictConfig:

@@ -85,6 +85,10 @@ class FlyteLauncher(Launcher):
         self.outcomes: list[JobOutcome] = []
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        from ._compose import ComposingLoader
+
+        # The sweeper shares this context: its batch validation then composes through the fast path too.
+        hydra_context.config_loader = ComposingLoader.wrap(hydra_context.config_loader)  # type: ignore[assignment]
         self.config = config
         self.hydra_context = hydra_context
         self.task_function = task_function
@@ -162,7 +166,7 @@ class FlyteLauncher(Launcher):
         return Journal(settings.rerun_failed or str(self.config.hydra.sweep.dir))
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        from ._compose import SweepComposer
+        from ._compose import ComposingLoader
         from ._execute import execute
         from ._journal import planned_again
 
@@ -176,7 +180,7 @@ class FlyteLauncher(Launcher):
         state = self._rerun_state(settings)
         wanted = planned_again(state, job_overrides, initial_job_idx) if state else [True] * len(job_overrides)
         returns: dict[int, JobReturn] = {}
-        composer = SweepComposer(self.hydra_context.config_loader, self.config)
+        composer = ComposingLoader.wrap(self.hydra_context.config_loader).composer(self.config)
         jobs = [
             self._planned_job(initial_job_idx + i, overrides, returns, composer)
             for i, overrides in enumerate(job_overrides)
