@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ConfigurationError, JobFailedError, SweepFailedError
+from ._flyte_compat import SweepCodeBundle
 from ._task_env import DEFAULT_TASK_ENV_KEY
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class _Submission:
         self.run_options = dict(run_options)
         self.task_env_key = task_env_key
         self.sweep_id = secrets.token_hex(3)
+        self.bundle = SweepCodeBundle()
 
     def run_name(self, num: int | None) -> str | None:
         """Run names unique within a sweep: a given `name` gets the job number appended, and local
@@ -119,6 +121,8 @@ class _Submission:
         if prepared.name:
             options["name"] = prepared.name
         runner = flyte.with_runcontext(mode=self.mode, **options)  # type: ignore[arg-type]
+        if self.mode == "remote":
+            runner = self.bundle.apply(runner)
         return runner.run(prepared.entry, **{self.config_param: prepared.cfg}, **self.task_inputs)
 
     def describe(self, prepared: _Prepared) -> dict[str, Any]:
