@@ -135,14 +135,25 @@ def _wait_remote(outcomes: Sequence[JobOutcome], wait_max_workers: int | None) -
 
 
 def execute(
-    jobs: Sequence[PlannedJob], *, mode: Mode, wait: bool = True, wait_max_workers: int | None = 32
+    jobs: Sequence[PlannedJob],
+    *,
+    mode: Mode,
+    wait: bool = True,
+    wait_max_workers: int | None = 32,
+    after_submit: Callable[[Sequence[JobOutcome]], None] | None = None,
 ) -> list[JobOutcome]:
-    """Run or submit every job; returns one outcome per job, in job order, failures included."""
+    """Run or submit every job; returns one outcome per job, in job order, failures included.
+
+    `after_submit` sees the outcomes once every remote job is submitted and before any waiting
+    (the CLI's `--follow` streams logs there); it is not called in local mode.
+    """
     if mode == "local":
         outcomes = _run_local(jobs)
         _report.summary(outcomes)
         return outcomes
     outcomes = _submit_remote(jobs)
+    if after_submit is not None:
+        after_submit(outcomes)
     if wait:
         _wait_remote(outcomes, wait_max_workers)
     else:

@@ -8,7 +8,7 @@ nothing heavy (notably `flyte`) is imported at module level.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,7 @@ class FlyteLauncher(Launcher):
         self.task_function: TaskFunction | None = None
         self.hydra_context: HydraContext | None = None
         self.outcomes: list[JobOutcome] = []
+        self.after_submit: Callable[[Sequence[JobOutcome]], None] | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.config = config
@@ -110,7 +111,13 @@ class FlyteLauncher(Launcher):
             PlannedJob(initial_job_idx + i, list(overrides), starter(i, overrides))
             for i, overrides in enumerate(job_overrides)
         ]
-        outcomes = execute(jobs, mode=mode, wait=self.wait, wait_max_workers=self.wait_max_workers)  # type: ignore[arg-type]
+        outcomes = execute(
+            jobs,
+            mode=mode,  # type: ignore[arg-type]
+            wait=self.wait,
+            wait_max_workers=self.wait_max_workers,
+            after_submit=self.after_submit,
+        )
         self.outcomes.extend(outcomes)
         return [self._job_return(returns.get(i), outcome) for i, outcome in enumerate(outcomes)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigurationError, JobFailedError, SweepFailedError
@@ -128,6 +128,7 @@ def _sweep_with_hydra_runtime(
     *,
     wait: bool,
     wait_max_workers: int | None,
+    after_submit: Callable[[Sequence[JobOutcome]], None] | None,
 ) -> list[JobOutcome]:
     """Let Hydra's sweeper plugin (Optuna, ...) drive, with our launcher running each batch."""
     from omegaconf import OmegaConf
@@ -148,6 +149,7 @@ def _sweep_with_hydra_runtime(
     callbacks.on_multirun_start(config=cfg, config_name=config_name)
     sweeper = Plugins.instance().instantiate_sweeper(config=cfg, hydra_context=context, task_function=submit)
     launcher = FlyteLauncher(mode=submit.mode, wait=wait, wait_max_workers=wait_max_workers)
+    launcher.after_submit = after_submit
     launcher.setup(hydra_context=context, task_function=submit, config=cfg)
     _install_launcher(sweeper, launcher)
     arguments = OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False)
@@ -173,8 +175,12 @@ def launch(
     task_env_key: str,
     multirun: bool,
     task_inputs: Mapping[str, Any],
+    after_submit: Callable[[Sequence[JobOutcome]], None] | None = None,
 ) -> list[JobOutcome]:
-    """Validate everything checkable, compose, run; one outcome per job in Hydra's job order."""
+    """Validate everything checkable, compose, run; one outcome per job in Hydra's job order.
+
+    `after_submit` is handed to the executor: it runs once a batch of remote jobs is submitted.
+    """
     from hydra.core.utils import JobRuntime
 
     from ._compose import make_config_loader, needs_hydra_runtime
@@ -195,10 +201,16 @@ def launch(
     submit = _Submission(task, config_param, task_inputs, checked_mode, options, task_env_key)
     if multirun and needs_hydra_runtime(hydra_overrides):
         return _sweep_with_hydra_runtime(
-            loader, config_name, hydra_overrides, submit, wait=wait, wait_max_workers=wait_max_workers
+            loader,
+            config_name,
+            hydra_overrides,
+            submit,
+            wait=wait,
+            wait_max_workers=wait_max_workers,
+            after_submit=after_submit,
         )
     jobs = _planned_jobs(loader, config_name, hydra_overrides, multirun, submit)
-    return execute(jobs, mode=checked_mode, wait=wait, wait_max_workers=wait_max_workers)
+    return execute(jobs, mode=checked_mode, wait=wait, wait_max_workers=wait_max_workers, after_submit=after_submit)
 
 
 def hydra_run(
