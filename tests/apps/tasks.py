@@ -65,3 +65,30 @@ async def not_a_task(cfg: DictConfig) -> str:
 @env.task
 async def no_config(x: int) -> int:
     return x
+
+
+def _inline_template() -> flyte.PodTemplate:
+    from kubernetes.client import V1Container, V1PodSpec, V1Toleration
+
+    return flyte.PodTemplate(
+        primary_container_name="trainer",
+        pod_spec=V1PodSpec(
+            containers=[V1Container(name="trainer", image="old:1", args=["--x"]), V1Container(name="sidecar")],
+            tolerations=[V1Toleration(key="gpu", operator="Exists")],
+        ),
+        labels={"team": "ml"},
+    )
+
+
+templated_env = flyte.TaskEnvironment(name="templated", pod_template=_inline_template())
+named_env = flyte.TaskEnvironment(name="named", pod_template="cluster-gpu-template")
+
+
+@templated_env.task
+async def with_inline_template(cfg: DictConfig) -> str:
+    return "inline"
+
+
+@named_env.task
+async def with_named_template(cfg: DictConfig) -> str:
+    return "named"
