@@ -64,6 +64,10 @@ class _Settings:
     task_env_key: str
     hydra_overrides: tuple[str, ...]
     run_options: dict[str, Any]
+    max_parallel: int | None
+    fail_fast: bool
+    dry_run: bool
+    rerun_failed: str | None
 
 
 def _verbose(ctx: click.Context) -> bool:
@@ -203,6 +207,22 @@ def _own_options() -> list[click.Parameter]:
             help="Threads that wait for remote runs of a sweep.",
         ),
         click.Option(
+            ["--max-parallel"],
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Most runs of a sweep in flight at once; the next starts as one finishes "
+            "(default: all at once remotely, one at a time locally).",
+        ),
+        click.Option(["--fail-fast"], is_flag=True, help="Stop starting jobs of a sweep once one has failed."),
+        click.Option(
+            ["--dry-run"], is_flag=True, help="Compose every job and print what would run, without running anything."
+        ),
+        click.Option(
+            ["--rerun-failed"],
+            metavar="SWEEP_DIR",
+            help="Rerun only the jobs of an earlier --multirun sweep (its hydra.sweep.dir) that did not succeed.",
+        ),
+        click.Option(
             ["--task-env-key"],
             default=DEFAULT_TASK_ENV_KEY,
             show_default=True,
@@ -290,6 +310,11 @@ def _prepare(ctx: click.Context, **params: Any) -> None:
         raise click.UsageError("--local and --mode remote contradict each other: pass one of them.")
     if run_args.follow and not params["wait"]:
         raise click.UsageError("--follow streams a run's logs while waiting for it: drop --follow or --no-wait.")
+    if run_args.follow and params["max_parallel"]:
+        raise click.UsageError(
+            "--follow streams logs once every run is submitted, but --max-parallel submits them one by one as "
+            "others finish: drop one of them."
+        )
     mode = "local" if run_args.local else params["mode"] or "remote"
     run_args = dataclasses.replace(run_args, local=mode == "local")
     run_options = _run_options(params, run_args, _INHERITED)
@@ -315,6 +340,10 @@ def _prepare(ctx: click.Context, **params: Any) -> None:
         task_env_key=params["task_env_key"],
         hydra_overrides=tuple(params["hydra_override"]),
         run_options=run_options,
+        max_parallel=params["max_parallel"],
+        fail_fast=params["fail_fast"],
+        dry_run=params["dry_run"],
+        rerun_failed=params["rerun_failed"],
     )
 
 
@@ -470,6 +499,11 @@ class _TaskCommand(click.RichCommand):
                 task_env_key=settings.task_env_key,
                 multirun=settings.multirun,
                 task_inputs=inputs,
+                max_parallel=settings.max_parallel,
+                fail_fast=settings.fail_fast,
+                dry_run=settings.dry_run,
+                rerun_failed=settings.rerun_failed,
+                surface="cli",
                 after_submit=_follow_logs if settings.follow else None,
             )
         except (FlyteHydraError, HydraException, OmegaConfBaseException) as e:
