@@ -27,7 +27,10 @@ _BOX = re.compile(r"[\u2500-\u257f]")
 def flyte_cli(*args: str | os.PathLike[str], env: dict[str, str] | None = None) -> Result:
     """`flyte ARGS...` through flyte's root command and Click's test runner, as the executable would run it."""
     from flyte.cli.main import main
+    from flyte.config._reader import get_config_file
 
+    # flyte caches where it found its config for the life of the process; each `flyte` command is a new one.
+    get_config_file.cache_clear()
     return CliRunner().invoke(main, [os.fspath(a) for a in args], env={**_WIDE, **(env or {})}, prog_name="flyte")
 
 

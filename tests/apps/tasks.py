@@ -92,3 +92,25 @@ async def with_inline_template(cfg: DictConfig) -> str:
 @named_env.task
 async def with_named_template(cfg: DictConfig) -> str:
     return "named"
+
+
+@env.task
+def timed(cfg: DictConfig) -> float:
+    """Sleeps `cfg.sleep` seconds and records when it ran, so tests can count overlapping jobs."""
+    import time
+
+    start = time.time()
+    time.sleep(float(cfg.get("sleep", 0.5)))
+    with open(cfg.log, "a") as f:
+        f.write(f"{cfg.x} {start} {time.time()}\n")
+    return float(cfg.x)
+
+
+@env.task
+def flaky(cfg: DictConfig) -> float:
+    """Fails for x=2 while the file `cfg.poison` exists: a failure the user can fix, then rerun."""
+    with open(cfg.log, "a") as f:
+        f.write(f"{cfg.x}\n")
+    if int(cfg.x) == 2 and Path(cfg.poison).exists():
+        raise RuntimeError("poisoned")
+    return float(cfg.x)

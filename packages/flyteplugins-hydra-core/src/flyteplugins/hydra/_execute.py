@@ -68,14 +68,11 @@ def finished_result(value: Any) -> Any:
 
 
 def _remote_error_detail(run: Any) -> str | None:
-    with contextlib.suppress(Exception):
-        error = run.action.error if hasattr(run, "action") else None
-        message = getattr(error, "message", None)
-        if message:
-            return str(message)
-        details = run.details()
-        error = details.pb2.action.error if hasattr(details, "pb2") else None
-        return str(error.message) if error is not None and error.message else None
+    """The run's own error text, as the SDK reports it for a failed run."""
+    try:
+        run.raise_for_status()
+    except Exception as e:
+        return str(e) or type(e).__name__
     return None
 
 
@@ -176,6 +173,7 @@ class Execution:
         outcome.finished = time.time()
         if error is None:
             outcome.phase, outcome.result = "SUCCEEDED", result
+            outcome.url = outcome.url or getattr(result, "url", None)
         else:
             outcome.phase = error.phase if isinstance(error, RemoteRunError) else "FAILED"
             outcome.error = error
@@ -253,13 +251,19 @@ class Execution:
             if ok:
                 prepared.append((job, outcome, value))
         in_flight = []
-        if not self.concurrent_submit or len(prepared) < 2:
+        if not self.concurrent_submit:
             for job, outcome, value in prepared:
                 if self._submit(job, outcome, value):
                     in_flight.append(outcome)
             return in_flight
+        # The first submission builds and uploads the code bundle and resolves images; flyte caches
+        # both, so once it is done the rest of the sweep reuses them and can be submitted in parallel.
+        if prepared:
+            job, outcome, value = prepared.pop(0)
+            if self._submit(job, outcome, value):
+                in_flight.append(outcome)
         workers = _DaemonWorkers(
-            min(_SUBMIT_WORKERS, len(prepared)), lambda item: item[0].start(item[2]), "flyte-hydra-submit"
+            min(_SUBMIT_WORKERS, max(1, len(prepared))), lambda item: item[0].start(item[2]), "flyte-hydra-submit"
         )
         try:
             for item in prepared:

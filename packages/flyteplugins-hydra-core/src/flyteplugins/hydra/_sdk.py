@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import secrets
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ConfigurationError, JobFailedError, SweepFailedError
 from ._task_env import DEFAULT_TASK_ENV_KEY
@@ -66,6 +67,12 @@ def _lowered_for_display(kwargs: Mapping[str, Any]) -> dict[str, str]:
     return shown
 
 
+class _Prepared(NamedTuple):
+    entry: Any
+    cfg: DictConfig
+    name: str | None
+
+
 class _Submission:
     """How one composed config becomes one Flyte run of the entry task."""
 
@@ -84,46 +91,68 @@ class _Submission:
         self.mode = mode
         self.run_options = dict(run_options)
         self.task_env_key = task_env_key
+        self.sweep_id = secrets.token_hex(3)
 
-    def prepare(self, cfg: DictConfig) -> tuple[Any, DictConfig]:
-        """The entry task with its `task_env` applied, and the config it will receive."""
+    def run_name(self, num: int | None) -> str | None:
+        """Run names unique within a sweep: a given `name` gets the job number appended, and local
+        sweep jobs are named `<task>-<sweep id>-<job>` so their log lines say which job they belong to."""
+        name = self.run_options.get("name")
+        if num is None:
+            return name
+        if name:
+            return f"{name}-{num}"
+        return f"{self.task.short_name}-{self.sweep_id}-{num}" if self.mode == "local" else None
+
+    def prepare(self, cfg: DictConfig, num: int | None = None) -> _Prepared:
+        """The entry task with its `task_env` applied, the config it will receive, and the run's name."""
         from ._compose import task_config
         from ._task_env import apply_task_env
 
         cfg = task_config(cfg)
-        return apply_task_env(self.task, cfg, task_env_key=self.task_env_key), cfg
+        entry = apply_task_env(self.task, cfg, task_env_key=self.task_env_key)
+        return _Prepared(entry, cfg, self.run_name(num))
 
-    def start(self, prepared: tuple[Any, DictConfig]) -> Any:
+    def start(self, prepared: _Prepared) -> Any:
         import flyte
 
-        entry, cfg = prepared
-        runner = flyte.with_runcontext(mode=self.mode, **self.run_options)  # type: ignore[arg-type]
-        return runner.run(entry, **{self.config_param: cfg}, **self.task_inputs)
+        options = dict(self.run_options)
+        if prepared.name:
+            options["name"] = prepared.name
+        runner = flyte.with_runcontext(mode=self.mode, **options)  # type: ignore[arg-type]
+        return runner.run(prepared.entry, **{self.config_param: prepared.cfg}, **self.task_inputs)
 
-    def describe(self, prepared: tuple[Any, DictConfig]) -> dict[str, Any]:
+    def describe(self, prepared: _Prepared) -> dict[str, Any]:
         from ._task_env import lower_task_env, task_env_section
 
-        _, cfg = prepared
-        section = task_env_section(cfg, self.task.short_name, self.task_env_key)
+        section = task_env_section(prepared.cfg, self.task.short_name, self.task_env_key)
         where = f"{self.task_env_key}.{self.task.short_name}"
         lowered = _lowered_for_display(lower_task_env(self.task, section, where)) if section else "none"
         return {"task": self.task.name, "mode": self.mode, "task_env": lowered}
 
     def __call__(self, cfg: DictConfig) -> Any:
         """Hydra task function for the sweeper-driven path (Hydra has already removed the `hydra` node)."""
-        return self.start(self.prepare(cfg))
+        from hydra.core.hydra_config import HydraConfig
+
+        return self.start(self.prepare(cfg, HydraConfig.get().job.get("num")))
 
 
 def _job(num: int, overrides: list[str], compose: Callable[[], DictConfig], submit: _Submission) -> PlannedJob:
     from ._execute import PlannedJob
 
-    return PlannedJob(num, overrides, lambda: submit.prepare(compose()), submit.start, submit.describe)
+    return PlannedJob(num, overrides, lambda: submit.prepare(compose(), num), submit.start, submit.describe)
 
 
 def _single_job(loader: ConfigLoader, config_name: str | None, overrides: list[str], submit: _Submission) -> PlannedJob:
     from ._compose import compose_single
+    from ._execute import PlannedJob
 
-    return _job(0, overrides, lambda: compose_single(loader, config_name, overrides), submit)
+    return PlannedJob(
+        0,
+        overrides,
+        lambda: submit.prepare(compose_single(loader, config_name, overrides)),
+        submit.start,
+        submit.describe,
+    )
 
 
 def _sweep_jobs(
