@@ -343,6 +343,15 @@ def test_project_domain_and_image_initialise_flyte_as_flyte_run_does():
     assert init.images == {"default": "ghcr.io/acme/base:1", "gpu": "ghcr.io/acme/gpu:2"}
 
 
+def test_root_dir_and_sys_path_sync_initialise_flyte_as_flyte_run_does(tmp_path):
+    from flyte._initialize import _get_init_config
+
+    result = hydra_run(*APP, "--root-dir", tmp_path, "--no-sync-local-sys-paths", TASKS, "scaled")
+    assert result.exit_code == 0, result.output
+    init = _get_init_config()
+    assert init.root_dir == tmp_path.resolve() and init.sync_local_sys_paths is False
+
+
 def test_every_applicable_flyte_run_option_is_inherited():
     from flyte.cli._run import RunArguments
 

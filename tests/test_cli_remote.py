@@ -59,7 +59,9 @@ def test_flyte_run_options_reach_the_wire(flyte_loopback):
 
 
 def test_sweep_submits_every_job_and_reports_failures(flyte_loopback, tmp_path):
-    result = hydra_run(*APP, "--multirun", *sweep_dir(tmp_path), TASKS, "fails_on_two", "--cfg", "x=1,2,3")
+    result = hydra_run(
+        *APP, "--multirun", "--wait-max-workers", "2", *sweep_dir(tmp_path), TASKS, "fails_on_two", "--cfg", "x=1,2,3"
+    )
     assert result.exit_code == 1
     assert len(submitted(result.stdout)) == 3 and flyte_loopback.counters["CreateRun"] == 3
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("#")]
@@ -109,3 +111,12 @@ def test_readme_remote_examples_run_as_written(command, flyte_loopback, tmp_path
         assert len(submitted(proc.stdout)) == 2
     else:
         float(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_named_sweep_gives_each_run_its_own_name(flyte_loopback, tmp_path):
+    result = hydra_run(
+        *APP, "--multirun", "--name", "cli-sweep", *sweep_dir(tmp_path), TASKS, "scaled", "--config", "x=1,2"
+    )
+    assert result.exit_code == 0, result.output
+    names = sorted(r.message.run_id.name for r in flyte_loopback.requests("CreateRun"))
+    assert len(set(names)) == 2 and all(n.startswith("cli-sweep") for n in names)
