@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,17 +49,22 @@ print((time.perf_counter() - start) * 1000)
 """
 
 
-def _wall_ms(code: str, env: dict[str, str], *, lists_hydra: bool) -> float:
+def _timed(code: str, env: dict[str, str], *, lists_hydra: bool) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) milliseconds of one child interpreter."""
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
-    elapsed = (time.perf_counter() - start) * 1000
+    wall = (time.perf_counter() - start) * 1000
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime) * 1000
     if (" hydra " in out) != lists_hydra:
         raise SystemExit(f"`flyte --help` {'does not list' if lists_hydra else 'still lists'} the hydra command")
-    return elapsed
+    return wall, cpu
 
 
-def _row(name: str, values: list[float]) -> str:
-    return f"| {name} | {len(values)} | {statistics.median(values):.1f} | {min(values):.1f} |"
+def _row(name: str, values: list[float], cpu: list[float] | None = None) -> str:
+    cpu_cell = f"{statistics.median(cpu):.1f}" if cpu else "-"
+    return f"| {name} | {len(values)} | {statistics.median(values):.1f} | {min(values):.1f} | {cpu_cell} |"
 
 
 def main() -> None:
@@ -68,11 +74,12 @@ def main() -> None:
 
     env = {**os.environ, "COLUMNS": "100"}
     hidden_env = {**env, "BENCH_HIDE_PLUGIN": "1"}
-    _wall_ms(_FLYTE_HELP, env, lists_hydra=True)  # warm the file-system cache and .pyc files once
-    with_plugin, without_plugin = [], []
+    _timed(_FLYTE_HELP, env, lists_hydra=True)  # warm the file-system cache and .pyc files once
+    with_plugin: list[tuple[float, float]] = []
+    without_plugin: list[tuple[float, float]] = []
     for _ in range(runs):  # alternate, so drift in machine load hits both variants alike
-        without_plugin.append(_wall_ms(_FLYTE_HELP, hidden_env, lists_hydra=False))
-        with_plugin.append(_wall_ms(_FLYTE_HELP, env, lists_hydra=True))
+        without_plugin.append(_timed(_FLYTE_HELP, hidden_env, lists_hydra=False))
+        with_plugin.append(_timed(_FLYTE_HELP, env, lists_hydra=True))
     loads = [
         float(
             subprocess.run(
@@ -82,13 +89,17 @@ def main() -> None:
         for _ in range(runs)
     ]
 
-    added_median = statistics.median(with_plugin) - statistics.median(without_plugin)
-    added_min = min(with_plugin) - min(without_plugin)
-    print("| measurement | runs | median ms | min ms |")
-    print("|---|---|---|---|")
-    print(_row("`flyte --help` without flyte-hydra-cli", without_plugin))
-    print(_row("`flyte --help` with flyte-hydra-cli", with_plugin))
-    print(f"| added by flyte-hydra-cli (difference) | {runs} | {added_median:.1f} | {added_min:.1f} |")
+    wall_with, cpu_with = [w for w, _ in with_plugin], [c for _, c in with_plugin]
+    wall_without, cpu_without = [w for w, _ in without_plugin], [c for _, c in without_plugin]
+    median = statistics.median
+    print("| measurement | runs | median wall ms | min wall ms | median CPU ms |")
+    print("|---|---|---|---|---|")
+    print(_row("`flyte --help` without flyte-hydra-cli", wall_without, cpu_without))
+    print(_row("`flyte --help` with flyte-hydra-cli", wall_with, cpu_with))
+    print(
+        f"| added by flyte-hydra-cli (with minus without) | {runs} | {median(wall_with) - median(wall_without):.1f} | "
+        f"{min(wall_with) - min(wall_without):.1f} | {median(cpu_with) - median(cpu_without):.1f} |"
+    )
     print(_row("loading the `hydra` entry point in-process", loads))
 
 

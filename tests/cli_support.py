@@ -18,6 +18,7 @@ APP_CONF = APPS / "conf"
 TASKS = APPS / "tasks.py"
 TRAIN = EXAMPLES / "train.py"
 FLYTE = Path(sys.executable).parent / "flyte"
+CLI_README = ROOT / "packages" / "flyte-hydra-cli" / "README.md"
 
 # Wide enough that rich-click never folds a message (or a temp path) across lines.
 _WIDE = {"COLUMNS": "400"}
@@ -51,6 +52,12 @@ def flyte_exe(
         check=False,
         timeout=300,
     )
+
+
+def readme_commands(readme: Path) -> list[str]:
+    """The `flyte hydra run ...` lines of a README's bash blocks, as written."""
+    blocks = re.findall(r"```bash\n(.*?)```", readme.read_text(), re.DOTALL)
+    return [line for block in blocks for line in block.splitlines() if line.startswith("flyte hydra run ")]
 
 
 def flat(text: str) -> str:

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from cli_support import APP_CONF, EXAMPLES, TASKS, flat, flyte_exe, hydra_run
+from cli_support import APP_CONF, CLI_README, EXAMPLES, TASKS, flat, flyte_exe, hydra_run, readme_commands
 from google.protobuf import json_format
-from test_cli_executable import REMOTE_EXAMPLES
 
 APP = ["--config-path", APP_CONF, "--config-name", "app"]
+REMOTE_EXAMPLES = [c for c in readme_commands(CLI_README) if " --local " not in c]
 
 
 def submitted(stdout: str) -> list[str]:
