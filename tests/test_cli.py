@@ -437,6 +437,16 @@ def test_config_errors_are_short_messages(args, message):
     assert "Traceback" not in result.output
 
 
+def test_remote_runs_need_a_project_and_a_domain(tmp_path):
+    config = tmp_path / "endpoint-only.yaml"
+    config.write_text("admin:\n  endpoint: dns:///127.0.0.1:9\n  insecure: true\n")
+    result = hydra_run("--config-path", APP_CONF, TASKS, "dump", env={"FLYTECTL_CONFIG": str(config)})
+    assert result.exit_code == 2
+    assert "Remote runs need --project and --domain" in flat(result.stderr)
+    with_project = hydra_run("-p", "p", "--config-path", APP_CONF, TASKS, "dump", env={"FLYTECTL_CONFIG": str(config)})
+    assert "Remote runs need --domain: pass --domain ..., or set task.domain" in flat(with_project.stderr)
+
+
 @pytest.fixture
 def broken_script(tmp_path: Path) -> Path:
     script = tmp_path / "broken_app.py"

@@ -68,6 +68,7 @@ class _Settings:
     fail_fast: bool
     dry_run: bool
     rerun_failed: str | None
+    missing_for_remote: tuple[str, ...]
 
 
 def _verbose(ctx: click.Context) -> bool:
@@ -294,6 +295,17 @@ class _RunGroup(click.RichGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return []
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Anything unexpected (a flyte client or auth error, say) is one line too, unless `-v` asks for more."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:
+            if _verbose(ctx):
+                raise
+            raise click.ClickException(f"{type(e).__name__}: {e} (`flyte -v hydra run ...` shows the traceback)") from e
+
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         if incomplete.startswith("-"):
             return super().shell_complete(ctx, incomplete)
@@ -344,7 +356,35 @@ def _prepare(ctx: click.Context, **params: Any) -> None:
         fail_fast=params["fail_fast"],
         dry_run=params["dry_run"],
         rerun_failed=params["rerun_failed"],
+        missing_for_remote=_missing_project_or_domain(run_args, config),
     )
+
+
+def _missing_project_or_domain(run_args: Any, config: Any) -> tuple[str, ...]:
+    """Remote runs need both, from the options or the Flyte config, as `flyte run` insists too."""
+    task_config = config.config.task
+    return tuple(
+        f"--{name}" for name in ("project", "domain") if not getattr(run_args, name) and not getattr(task_config, name)
+    )
+
+
+def _check_remote_ready(ctx: click.Context, settings: _Settings) -> None:
+    """An endpoint first (the engine's check), then a project and a domain; before anything is composed."""
+    from flyteplugins.hydra._mode import ensure_remote_ready
+
+    if settings.mode != "remote" or settings.dry_run:
+        return
+    try:
+        ensure_remote_ready()
+    except FlyteHydraError as e:
+        raise click.ClickException(str(e)) from e
+    missing = settings.missing_for_remote
+    if missing:
+        raise click.UsageError(
+            f"Remote runs need {' and '.join(missing)}: pass {' '.join(f'{m} ...' for m in missing)}, or set "
+            f"{' and '.join(f'task.{m[2:]}' for m in missing)} in your Flyte config.",
+            ctx,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,6 +515,7 @@ class _TaskCommand(click.RichCommand):
         app_overrides = list(inputs.pop(self.config_param) or ())
         hydra_overrides = [*settings.hydra_overrides, *(inputs.pop("hydra_override") or ())]
         _check_overrides(ctx, app_overrides, hydra_overrides, self.config_flag)
+        _check_remote_ready(ctx, settings)
         outcomes = self._launch(ctx, settings, [*app_overrides, *hydra_overrides], inputs)
         _report(outcomes, verbose=_verbose(ctx))
 
