@@ -30,9 +30,13 @@ def flyte_cli(*args: str | os.PathLike[str], env: dict[str, str] | None = None) 
     from flyte.cli.main import main
     from flyte.config._reader import get_config_file
 
-    # flyte caches where it found its config for the life of the process; each `flyte` command is a new one.
+    # flyte caches where it found its config for the life of the process; each `flyte` command is a new one,
+    # and nothing it found may leak into later tests.
     get_config_file.cache_clear()
-    return CliRunner().invoke(main, [os.fspath(a) for a in args], env={**_WIDE, **(env or {})}, prog_name="flyte")
+    try:
+        return CliRunner().invoke(main, [os.fspath(a) for a in args], env={**_WIDE, **(env or {})}, prog_name="flyte")
+    finally:
+        get_config_file.cache_clear()
 
 
 def hydra_run(*args: str | os.PathLike[str], env: dict[str, str] | None = None) -> Result:
