@@ -28,7 +28,7 @@ from ._settings import LaunchSettings
 
 ABORTED = "ABORTED"
 CANCELLED = "CANCELLED"  # never started: the sweep was stopped first (fail_fast or Ctrl-C)
-_SUBMIT_WORKERS = 16
+_SUBMIT_WORKERS = 32
 
 
 @dataclass(frozen=True)
