@@ -11,7 +11,8 @@ Each scenario gets a fresh `uv venv` that installs only the wheels built here pl
   cli-only       pip install flyte-hydra-cli: `flyte hydra run --help` and a local sweep through it
   meta           pip install flyteplugins-hydra: launcher, CLI and SDK all work
   upgrade-*      the published flyteplugins-hydra 2.12.1 first, then ours over it, with uv and with pip:
-                 our modules win and nothing of 2.12.1 is left behind
+                 our modules win and nothing of 2.12.1 is left behind (pip needs 2.x uninstalled first;
+                 the one-step pip upgrade and a part installed beside 2.x are repaired as documented)
 
 The last line is `dist-check: N passed, N failed, N skipped`; the exit status is 1 if any check failed.
 """
@@ -398,6 +399,19 @@ def check_upgrade_pip_repair(ctx: Context) -> str:
     return f"{one_step}; the documented repair restores it"
 
 
+def check_upgrade_partial(ctx: Context) -> str:
+    venv = previous_release(ctx, "upgrade-partial", seed=True)
+    pip_install(ctx, venv, "hydra-flyte-launcher")
+    probe = run([venv / "bin" / "python", "-c", "import flyteplugins.hydra"], env=user_env(ctx, venv))
+    if "flyteplugins-hydra 2.x is still installed" not in probe.stderr:
+        raise CheckFailed(f"the core did not warn about the 2.x modules beside it:\n{probe.stderr}")
+    run([venv / "bin" / "python", "-m", "pip", "uninstall", "--yes", "flyteplugins-hydra"], env=user_env(ctx, venv))
+    pip_install(ctx, venv, "--force-reinstall", "--no-deps", "flyteplugins-hydra-core", "hydra-flyte-launcher")
+    expect_ours(ctx, venv, {"flyteplugins-hydra-core", "hydra-flyte-launcher"})
+    expect_our_modules(ctx, venv)
+    return "launcher alone over 2.12.1 warns on import; the fix the warning gives leaves a clean install"
+
+
 CHECKS: list[tuple[str, Callable[[Context], str]]] = [
     ("build", check_build),
     ("launcher-only", check_launcher_only),
@@ -406,8 +420,9 @@ CHECKS: list[tuple[str, Callable[[Context], str]]] = [
     ("upgrade-uv", check_upgrade_uv),
     ("upgrade-pip", check_upgrade_pip),
     ("upgrade-pip-repair", check_upgrade_pip_repair),
+    ("upgrade-partial", check_upgrade_partial),
 ]
-UPGRADE_CHECKS = {"upgrade-uv", "upgrade-pip", "upgrade-pip-repair"}
+UPGRADE_CHECKS = {"upgrade-uv", "upgrade-pip", "upgrade-pip-repair", "upgrade-partial"}
 
 
 def main() -> int:
