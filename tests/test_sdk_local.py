@@ -261,3 +261,22 @@ def test_optuna_sweeper_receives_each_objective(tmp_path):
     assert values == [float(v) for v in log.read_text().split()]
     best = OmegaConf.load(tmp_path / "sweep" / "optimization_results.yaml")
     assert best.best_value == min(values)
+
+
+def test_local_sweep_runs_are_named_after_task_and_job_number():
+    results = hydra_sweep(tasks.scaled, config_path=APP_CONF, config_name="app", overrides=["x=1,2"], mode="local")
+    names = [Path(r.url).name for r in results]
+    sweep_id = names[0].split("-")[1]
+    assert names == [f"scaled-{sweep_id}-0", f"scaled-{sweep_id}-1"]
+
+
+def test_a_given_run_name_gets_the_job_number_in_a_sweep():
+    results = hydra_sweep(
+        tasks.scaled,
+        config_path=APP_CONF,
+        config_name="app",
+        overrides=["x=1,2"],
+        mode="local",
+        run_options={"name": "exp"},
+    )
+    assert [Path(r.url).name for r in results] == ["exp-0", "exp-1"]

@@ -6,20 +6,14 @@ import flyte
 import hydra
 from omegaconf import DictConfig
 
+from apps import tasks
 from flyteplugins.hydra import apply_task_env
-
-try:
-    from apps.tasks import fails_on_two, objective, touch_marker
-except ModuleNotFoundError:  # run as a script from tests/apps
-    from tasks import fails_on_two, objective, touch_marker  # type: ignore[no-redef]
-
-TASKS = {"fails_on_two": fails_on_two, "objective": objective, "touch_marker": touch_marker}
 
 
 @hydra.main(version_base=None, config_path="conf", config_name="app")
 def main(cfg: DictConfig) -> object:
     flyte.init_from_config()
-    task = apply_task_env(TASKS[cfg.get("task", "fails_on_two")], cfg)
+    task = apply_task_env(getattr(tasks, cfg.get("task", "fails_on_two")), cfg)
     inputs = {"marker": cfg.marker} if "marker" in cfg else {}
     return flyte.run(task, cfg=cfg, **inputs)
 

@@ -65,3 +65,52 @@ async def not_a_task(cfg: DictConfig) -> str:
 @env.task
 async def no_config(x: int) -> int:
     return x
+
+
+def _inline_template() -> flyte.PodTemplate:
+    from kubernetes.client import V1Container, V1PodSpec, V1Toleration
+
+    return flyte.PodTemplate(
+        primary_container_name="trainer",
+        pod_spec=V1PodSpec(
+            containers=[V1Container(name="trainer", image="old:1", args=["--x"]), V1Container(name="sidecar")],
+            tolerations=[V1Toleration(key="gpu", operator="Exists")],
+        ),
+        labels={"team": "ml"},
+    )
+
+
+templated_env = flyte.TaskEnvironment(name="templated", pod_template=_inline_template())
+named_env = flyte.TaskEnvironment(name="named", pod_template="cluster-gpu-template")
+
+
+@templated_env.task
+async def with_inline_template(cfg: DictConfig) -> str:
+    return "inline"
+
+
+@named_env.task
+async def with_named_template(cfg: DictConfig) -> str:
+    return "named"
+
+
+@env.task
+def timed(cfg: DictConfig) -> float:
+    """Sleeps `cfg.sleep` seconds and records when it ran, so tests can count overlapping jobs."""
+    import time
+
+    start = time.time()
+    time.sleep(float(cfg.get("sleep", 0.5)))
+    with open(cfg.log, "a") as f:
+        f.write(f"{cfg.x} {start} {time.time()}\n")
+    return float(cfg.x)
+
+
+@env.task
+def flaky(cfg: DictConfig) -> float:
+    """Fails for x=2 while the file `cfg.poison` exists: a failure the user can fix, then rerun."""
+    with open(cfg.log, "a") as f:
+        f.write(f"{cfg.x}\n")
+    if int(cfg.x) == 2 and Path(cfg.poison).exists():
+        raise RuntimeError("poisoned")
+    return float(cfg.x)

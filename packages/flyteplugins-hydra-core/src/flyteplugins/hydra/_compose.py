@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 from ._errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from omegaconf import DictConfig
-
     from hydra.core.config_loader import ConfigLoader
+    from omegaconf import DictConfig
 
 
 def resolve_config_dir(config_path: str | os.PathLike[str] | None) -> str | None:
@@ -68,11 +67,10 @@ class SweepPlan:
 
 def plan_grid_sweep(loader: ConfigLoader, config_name: str | None, overrides: Sequence[str]) -> SweepPlan:
     """Expand comma/range/glob sweeps exactly as Hydra's BasicSweeper does."""
-    from omegaconf import OmegaConf
-
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.types import RunMode
+    from omegaconf import OmegaConf
 
     primary = loader.load_configuration(config_name=config_name, overrides=list(overrides), run_mode=RunMode.MULTIRUN)
     params = OmegaConf.select(primary, "hydra.sweeper.params", default=None) or {}
@@ -99,9 +97,8 @@ def task_config(cfg: DictConfig) -> DictConfig:
 
     Hydra's own runtime is told about the job first, so `${hydra:...}` interpolations resolve in-process.
     """
-    from omegaconf import open_dict, read_write
-
     from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict, read_write
 
     if "hydra" in cfg:
         HydraConfig.instance().set_config(cfg)

@@ -32,8 +32,11 @@ def ensure_remote_ready() -> None:
         return
     import flyte
     import flyte.config
+    from flyte.config._reader import resolve_config_path
 
-    config = flyte.config.auto()
+    # Resolve the file now: flyte caches the default lookup, which may predate FLYTECTL_CONFIG being set.
+    path = resolve_config_path()
+    config = flyte.config.auto(path)
     if not config.platform.endpoint:
         raise ConfigurationError(
             "Remote mode needs a Flyte endpoint, but none is configured. Create a config with "
@@ -41,7 +44,7 @@ def ensure_remote_ready() -> None:
             "`flyte.init(endpoint=...)` first; to run on this machine instead, use local mode "
             "(hydra.launcher.mode=local, --local, or mode='local')."
         )
-    flyte.init_from_config(config)
+    flyte.init_from_config(str(path) if path else config)
 
 
 @contextlib.contextmanager

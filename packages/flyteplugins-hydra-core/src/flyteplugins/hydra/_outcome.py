@@ -63,10 +63,18 @@ class JobOutcome:
     result: Any = None
     error: BaseException | None = None
     handle: Any = field(default=None, repr=False)
+    started: float | None = None
+    finished: float | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
 
     def describe(self) -> str:
         where = f" {self.url}" if self.url else ""

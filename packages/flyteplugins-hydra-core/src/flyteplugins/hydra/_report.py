@@ -1,22 +1,122 @@
-"""The one place that writes user-facing lines about runs (URLs, waiting, summaries)."""
+"""Everything the user reads about runs: submissions, live progress, aborts and the final table.
+
+On a terminal one rich live display shows counts by phase and the runs still going; otherwise
+(piped output, `NO_COLOR`, `CI`) each event is one plain line. Lines are written from any thread.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
+import time
+from collections import Counter
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._outcome import JobOutcome
 
 log = logging.getLogger("flyteplugins.hydra")
 
+_ACTIVE = ("SUBMITTED", "RUNNING")
 
-def run_submitted(url: str, index: int | None) -> None:
-    """Announce a remote run as soon as it is submitted, before any waiting."""
-    prefix = "Flyte run submitted" if index is None else f"Flyte run submitted [{index}]"
-    print(f"{prefix}: {url}", file=sys.stdout, flush=True)
+
+def _interactive() -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("CI"):
+        return False
+    return sys.stdout.isatty()
+
+
+def _short(value: object, width: int = 24) -> str:
+    text = "" if value is None else str(getattr(value, "value", value))
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _seconds(outcome: JobOutcome) -> str:
+    duration = outcome.duration
+    return "" if duration is None else f"{duration:.1f}s"
+
+
+class Progress:
+    """Reports one launch: a live view on terminals, plain event lines elsewhere."""
+
+    def __init__(self, total: int, *, numbered: bool, live: bool | None = None) -> None:
+        self.total = total
+        self.numbered = numbered
+        self.finished_count = 0
+        self._outcomes: dict[int, JobOutcome] = {}
+        self._lock = threading.Lock()
+        self._live: Any = None
+        self._started = time.monotonic()
+        if (live if live is not None else _interactive()) and total > 1:
+            from rich.live import Live
+
+            self._live = Live(self, refresh_per_second=4, transient=True, redirect_stdout=False)
+            self._live.start()
+
+    def _line(self, text: str) -> None:
+        if self._live is not None:
+            self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            print(text, file=sys.stdout, flush=True)
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        with self._lock:
+            outcomes = list(self._outcomes.values())
+        counts = Counter(o.phase for o in outcomes)
+        waiting = self.total - len(outcomes)
+        summary = ", ".join(f"{n} {phase.lower()}" for phase, n in sorted(counts.items()))
+        elapsed = time.monotonic() - self._started
+        header = Text(
+            f"{self.finished_count}/{self.total} done  ({summary or 'starting'}; {waiting} queued)  {elapsed:.0f}s"
+        )
+        table = Table(box=None, show_header=True, header_style="bold")
+        for column in ("job", "overrides", "phase", "url"):
+            table.add_column(column)
+        going = [o for o in outcomes if o.phase in _ACTIVE][:10]
+        for o in going:
+            table.add_row(f"#{o.num}", " ".join(o.overrides), o.phase, o.url or "")
+        return Group(header, table) if going else header
+
+    def track(self, outcome: JobOutcome) -> None:
+        with self._lock:
+            self._outcomes[outcome.num] = outcome
+
+    def submitted(self, outcome: JobOutcome) -> None:
+        """Announce a remote run as soon as it is submitted, before any waiting."""
+        self.track(outcome)
+        prefix = f"Flyte run submitted [{outcome.num}]" if self.numbered else "Flyte run submitted"
+        self._line(f"{prefix}: {outcome.url}")
+
+    def finished(self, outcome: JobOutcome) -> None:
+        with self._lock:
+            self._outcomes[outcome.num] = outcome
+            self.finished_count += 1
+            done = self.finished_count
+        if self.total < 2:
+            return
+        detail = _short(outcome.result) if outcome.ok else f"{type(outcome.error).__name__}: {outcome.error}"
+        self._line(f"[{done}/{self.total}] job #{outcome.num} {outcome.phase} {detail} {_seconds(outcome)}".rstrip())
+
+    def aborted(self, outcomes: Sequence[JobOutcome]) -> None:
+        if not outcomes:
+            self._line("Interrupted: nothing was running.")
+            return
+        self._line(f"Interrupted: aborted {len(outcomes)} run(s):")
+        for o in outcomes:
+            self._line(f"  job #{o.num} [{' '.join(o.overrides)}] {o.url or ''}".rstrip())
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
 
 
 def waiting(count: int, workers: int) -> None:
@@ -27,22 +127,33 @@ def not_waiting(count: int) -> None:
     log.info("Submitted %d Flyte run(s); not waiting for them to finish.", count)
 
 
-def _short(value: object, width: int = 24) -> str:
-    text = "" if value is None else str(getattr(value, "value", value))
-    return text if len(text) <= width else text[: width - 1] + "…"
+def dry_run(plans: Sequence[tuple[JobOutcome, dict[str, Any]]], mode: str) -> None:
+    """The jobs a launch would run, and with what, without running any."""
+    print(f"Dry run: {len(plans)} job(s) would run in {mode} mode; nothing was submitted.", flush=True)
+    for outcome, details in plans:
+        print(f"  job #{outcome.num} [{' '.join(outcome.overrides) or 'no overrides'}]", flush=True)
+        for key, value in details.items():
+            print(f"      {key}: {value}", flush=True)
 
 
 def summary(outcomes: Sequence[JobOutcome]) -> None:
-    """A table of every job of a sweep once it is over: number, overrides, phase, result, URL."""
+    """A table of every job of a sweep once it is over: number, overrides, phase, result, duration, URL."""
     if len(outcomes) < 2:
         return
     rows = [
-        (f"#{o.num}", " ".join(o.overrides) or "-", o.phase, _short(o.result if o.ok else o.error), o.url or "")
+        (
+            f"#{o.num}",
+            " ".join(o.overrides) or "-",
+            o.phase,
+            _short(o.result if o.ok else o.error),
+            _seconds(o),
+            o.url or "",
+        )
         for o in outcomes
     ]
-    header = ("job", "overrides", "phase", "result", "url")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4] for row in [header, *rows]]
+    header = ("job", "overrides", "phase", "result", "duration", "url")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + "  " + row[5] for row in [header, *rows]]
     failed = sum(not o.ok for o in outcomes)
     lines.append(f"{len(outcomes) - failed} succeeded, {failed} failed")
     print("\n".join(line.rstrip() for line in lines), file=sys.stdout, flush=True)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ConfigurationError, JobFailedError, SweepFailedError
 from ._task_env import DEFAULT_TASK_ENV_KEY
 
 if TYPE_CHECKING:
+    from hydra.core.config_loader import ConfigLoader
     from omegaconf import DictConfig
 
-    from hydra.core.config_loader import ConfigLoader
-
     from ._execute import PlannedJob
+    from ._journal import JournalState
     from ._outcome import JobOutcome
+    from ._settings import LaunchSettings, Surface
 
 _FLYTE_LAUNCHER_SELECTION = "hydra/launcher=flyte"
 
@@ -37,13 +39,6 @@ def _check_run_options(run_options: Mapping[str, Any] | None) -> dict[str, Any]:
     return options
 
 
-def _check_wait_max_workers(wait_max_workers: int | None) -> None:
-    if wait_max_workers is not None and (not isinstance(wait_max_workers, int) or wait_max_workers < 1):
-        raise ConfigurationError(
-            f"wait_max_workers must be a positive integer or None (one thread per run), got {wait_max_workers!r}."
-        )
-
-
 def _sdk_overrides(overrides: Sequence[str]) -> list[str]:
     """The SDK always launches through Flyte: drop a redundant launcher selection, refuse another one."""
     if isinstance(overrides, str):
@@ -59,6 +54,23 @@ def _sdk_overrides(overrides: Sequence[str]) -> list[str]:
             continue
         kept.append(override)
     return kept
+
+
+def _lowered_for_display(kwargs: Mapping[str, Any]) -> dict[str, str]:
+    shown = {}
+    for key, value in kwargs.items():
+        if key == "pod_template":
+            primary = next((c for c in value.pod_spec.containers if c.name == value.primary_container_name), None)
+            shown["image"] = f"{getattr(primary, 'image', None)} (container {value.primary_container_name!r})"
+        else:
+            shown[key] = repr(value)
+    return shown
+
+
+class _Prepared(NamedTuple):
+    entry: Any
+    cfg: DictConfig
+    name: str | None
 
 
 class _Submission:
@@ -79,31 +91,96 @@ class _Submission:
         self.mode = mode
         self.run_options = dict(run_options)
         self.task_env_key = task_env_key
+        self.sweep_id = secrets.token_hex(3)
 
-    def __call__(self, cfg: DictConfig) -> Any:
-        import flyte
+    def run_name(self, num: int | None) -> str | None:
+        """Run names unique within a sweep: a given `name` gets the job number appended, and local
+        sweep jobs are named `<task>-<sweep id>-<job>` so their log lines say which job they belong to."""
+        name = self.run_options.get("name")
+        if num is None:
+            return name
+        if name:
+            return f"{name}-{num}"
+        return f"{self.task.short_name}-{self.sweep_id}-{num}" if self.mode == "local" else None
 
+    def prepare(self, cfg: DictConfig, num: int | None = None) -> _Prepared:
+        """The entry task with its `task_env` applied, the config it will receive, and the run's name."""
+        from ._compose import task_config
         from ._task_env import apply_task_env
 
+        cfg = task_config(cfg)
         entry = apply_task_env(self.task, cfg, task_env_key=self.task_env_key)
-        runner = flyte.with_runcontext(mode=self.mode, **self.run_options)  # type: ignore[arg-type]
-        return runner.run(entry, **{self.config_param: cfg}, **self.task_inputs)
+        return _Prepared(entry, cfg, self.run_name(num))
+
+    def start(self, prepared: _Prepared) -> Any:
+        import flyte
+
+        options = dict(self.run_options)
+        if prepared.name:
+            options["name"] = prepared.name
+        runner = flyte.with_runcontext(mode=self.mode, **options)  # type: ignore[arg-type]
+        return runner.run(prepared.entry, **{self.config_param: prepared.cfg}, **self.task_inputs)
+
+    def describe(self, prepared: _Prepared) -> dict[str, Any]:
+        from ._task_env import lower_task_env, task_env_section
+
+        section = task_env_section(prepared.cfg, self.task.short_name, self.task_env_key)
+        where = f"{self.task_env_key}.{self.task.short_name}"
+        lowered = _lowered_for_display(lower_task_env(self.task, section, where)) if section else "none"
+        return {"task": self.task.name, "mode": self.mode, "task_env": lowered}
+
+    def __call__(self, cfg: DictConfig) -> Any:
+        """Hydra task function for the sweeper-driven path (Hydra has already removed the `hydra` node)."""
+        from hydra.core.hydra_config import HydraConfig
+
+        return self.start(self.prepare(cfg, HydraConfig.get().job.get("num")))
 
 
-def _planned_jobs(
-    loader: ConfigLoader, config_name: str | None, overrides: list[str], multirun: bool, submit: _Submission
-) -> list[PlannedJob]:
-    from ._compose import compose_job, compose_single, plan_grid_sweep, task_config
+def _job(num: int, overrides: list[str], compose: Callable[[], DictConfig], submit: _Submission) -> PlannedJob:
     from ._execute import PlannedJob
 
-    if not multirun:
-        return [PlannedJob(0, overrides, lambda: submit(task_config(compose_single(loader, config_name, overrides))))]
+    return PlannedJob(num, overrides, lambda: submit.prepare(compose(), num), submit.start, submit.describe)
+
+
+def _single_job(loader: ConfigLoader, config_name: str | None, overrides: list[str], submit: _Submission) -> PlannedJob:
+    from ._compose import compose_single
+    from ._execute import PlannedJob
+
+    return PlannedJob(
+        0,
+        overrides,
+        lambda: submit.prepare(compose_single(loader, config_name, overrides)),
+        submit.start,
+        submit.describe,
+    )
+
+
+def _sweep_jobs(
+    loader: ConfigLoader,
+    config_name: str | None,
+    overrides: list[str],
+    submit: _Submission,
+    rerun: JournalState | None,
+) -> tuple[list[PlannedJob], str]:
+    """Every job of a grid sweep (or, for a rerun, those not recorded as succeeded) and the sweep directory."""
+    from omegaconf import OmegaConf
+
+    from ._compose import compose_job, plan_grid_sweep
+
+    if rerun is not None:
+        overrides = list(rerun.sweep.get("overrides", overrides))
     plan = plan_grid_sweep(loader, config_name, overrides)
+    sweep_dir = str(OmegaConf.select(plan.primary, "hydra.sweep.dir"))
+    if rerun is None:
+        numbered = list(enumerate(plan.job_overrides))
+    else:
+        numbered = [(int(r["num"]), list(r["overrides"])) for r in rerun.unfinished()]
 
-    def starter(num: int, job_overrides: list[str]) -> Any:
-        return lambda: submit(task_config(compose_job(loader, plan.primary, job_overrides, num)))
+    def composer(num: int, job_overrides: list[str]) -> Callable[[], DictConfig]:
+        return lambda: compose_job(loader, plan.primary, job_overrides, num)
 
-    return [PlannedJob(num, job, starter(num, job)) for num, job in enumerate(plan.job_overrides)]
+    jobs = [_job(num, job, composer(num, job), submit) for num, job in numbered]
+    return jobs, sweep_dir
 
 
 def _install_launcher(sweeper: Any, launcher: Any) -> None:
@@ -125,29 +202,36 @@ def _sweep_with_hydra_runtime(
     config_name: str | None,
     overrides: list[str],
     submit: _Submission,
-    *,
-    wait: bool,
-    wait_max_workers: int | None,
+    settings: LaunchSettings,
+    surface: Surface,
 ) -> list[JobOutcome]:
     """Let Hydra's sweeper plugin (Optuna, ...) drive, with our launcher running each batch."""
-    from omegaconf import OmegaConf
-
     from hydra._internal.callbacks import Callbacks
     from hydra._internal.hydra import Hydra
     from hydra.core.hydra_config import HydraConfig
     from hydra.core.plugins import Plugins
     from hydra.types import HydraContext, RunMode
+    from omegaconf import OmegaConf
 
-    from ._launcher import FlyteLauncher
+    from ._launcher import FlyteLauncher, check_sweeper_compatible
 
     hydra = Hydra(task_name=submit.task.short_name, config_loader=loader)
     cfg = hydra.compose_config(config_name, overrides, run_mode=RunMode.MULTIRUN, with_log_configuration=True)
+    check_sweeper_compatible(cfg, settings, surface)
     HydraConfig.instance().set_config(cfg)
     callbacks = Callbacks(cfg)
     context = HydraContext(config_loader=loader, callbacks=callbacks)
     callbacks.on_multirun_start(config=cfg, config_name=config_name)
     sweeper = Plugins.instance().instantiate_sweeper(config=cfg, hydra_context=context, task_function=submit)
-    launcher = FlyteLauncher(mode=submit.mode, wait=wait, wait_max_workers=wait_max_workers)
+    launcher = FlyteLauncher(
+        mode=settings.mode,
+        wait=settings.wait,
+        wait_max_workers=settings.wait_max_workers,
+        max_parallel=settings.max_parallel,
+        fail_fast=settings.fail_fast,
+        task_env_key=submit.task_env_key,
+        surface=surface,
+    )
     launcher.setup(hydra_context=context, task_function=submit, config=cfg)
     _install_launcher(sweeper, launcher)
     arguments = OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False)
@@ -173,32 +257,55 @@ def launch(
     task_env_key: str,
     multirun: bool,
     task_inputs: Mapping[str, Any],
+    max_parallel: int | None = None,
+    fail_fast: bool = False,
+    dry_run: bool = False,
+    rerun_failed: str | os.PathLike[str] | None = None,
+    surface: Surface = "sdk",
 ) -> list[JobOutcome]:
     """Validate everything checkable, compose, run; one outcome per job in Hydra's job order."""
     from hydra.core.utils import JobRuntime
 
     from ._compose import make_config_loader, needs_hydra_runtime
     from ._execute import execute
-    from ._mode import check_mode, ensure_remote_ready
+    from ._journal import Journal, read_journal
+    from ._mode import ensure_remote_ready
+    from ._settings import LaunchSettings, knob
     from ._task_inputs import check_task_inputs, config_parameter
 
-    checked_mode = check_mode(mode)
-    _check_wait_max_workers(wait_max_workers)
+    settings = LaunchSettings.checked(
+        surface=surface,
+        mode=mode,
+        wait=wait,
+        wait_max_workers=wait_max_workers,
+        max_parallel=max_parallel,
+        fail_fast=fail_fast,
+        dry_run=dry_run,
+        rerun_failed=None if rerun_failed is None else os.fspath(rerun_failed),
+    )
     options = _check_run_options(run_options)
     config_param = config_parameter(task)
     check_task_inputs(task, config_param, task_inputs)
     hydra_overrides = _sdk_overrides(overrides)
-    if checked_mode == "remote":
+    if settings.rerun_failed and not multirun:
+        raise ConfigurationError(f"{knob('rerun_failed', surface)} reruns a sweep; use it with a multirun/sweep.")
+    rerun = read_journal(settings.rerun_failed, knob=knob("rerun_failed", surface)) if settings.rerun_failed else None
+    if settings.mode == "remote" and not settings.dry_run:
         ensure_remote_ready()
     loader = make_config_loader(config_path)
     JobRuntime().set("name", task.short_name)
-    submit = _Submission(task, config_param, task_inputs, checked_mode, options, task_env_key)
+    submit = _Submission(task, config_param, task_inputs, settings.mode, options, task_env_key)
     if multirun and needs_hydra_runtime(hydra_overrides):
-        return _sweep_with_hydra_runtime(
-            loader, config_name, hydra_overrides, submit, wait=wait, wait_max_workers=wait_max_workers
-        )
-    jobs = _planned_jobs(loader, config_name, hydra_overrides, multirun, submit)
-    return execute(jobs, mode=checked_mode, wait=wait, wait_max_workers=wait_max_workers)
+        return _sweep_with_hydra_runtime(loader, config_name, hydra_overrides, submit, settings, surface)
+    if not multirun:
+        return execute([_single_job(loader, config_name, hydra_overrides, submit)], settings, concurrent_submit=True)
+    jobs, sweep_dir = _sweep_jobs(loader, config_name, hydra_overrides, submit, rerun)
+    journal = None
+    if not settings.dry_run:
+        journal = Journal(settings.rerun_failed or sweep_dir)
+        if rerun is None:
+            journal.sweep(surface=surface, config_name=config_name, overrides=hydra_overrides)
+    return execute(jobs, settings, journal=journal, concurrent_submit=True)
 
 
 def hydra_run(
@@ -212,6 +319,7 @@ def hydra_run(
     wait_max_workers: int | None = 32,
     run_options: Mapping[str, Any] | None = None,
     task_env_key: str = DEFAULT_TASK_ENV_KEY,
+    dry_run: bool = False,
     **task_inputs: Any,
 ) -> Any:
     """Compose one config and run `task` with it; returns a `RunResult` (or the `flyte.remote.Run` if not waiting).
@@ -234,6 +342,7 @@ def hydra_run(
         task_env_key=task_env_key,
         multirun=False,
         task_inputs=task_inputs,
+        dry_run=dry_run,
     )
     if not outcome.ok:
         raise JobFailedError(outcome) from outcome.error
@@ -251,6 +360,10 @@ def hydra_sweep(
     wait_max_workers: int | None = 32,
     run_options: Mapping[str, Any] | None = None,
     task_env_key: str = DEFAULT_TASK_ENV_KEY,
+    max_parallel: int | None = None,
+    fail_fast: bool = False,
+    dry_run: bool = False,
+    rerun_failed: str | os.PathLike[str] | None = None,
     **task_inputs: Any,
 ) -> list[Any]:
     """Expand sweep overrides and run `task` once per job; results come back in Hydra's job order.
@@ -261,7 +374,10 @@ def hydra_sweep(
     >>> [float(r) for r in results]  # four values
 
     A `hydra/sweeper=...` override (e.g. Optuna) lets that sweeper drive. Every job runs even when
-    some fail; then `SweepFailedError` lists the failures and carries all outcomes.
+    some fail (unless `fail_fast`); then `SweepFailedError` lists the failures and carries all outcomes.
+    `max_parallel` caps runs in flight (default: no cap remotely, one at a time locally); each job is
+    recorded in `<hydra.sweep.dir>/flyte_runs.jsonl`, and `rerun_failed=<that dir>` runs only the jobs
+    that did not succeed there. `dry_run=True` prints the planned jobs and runs nothing.
     """
     outcomes = launch(
         task,
@@ -275,6 +391,10 @@ def hydra_sweep(
         task_env_key=task_env_key,
         multirun=True,
         task_inputs=task_inputs,
+        max_parallel=max_parallel,
+        fail_fast=fail_fast,
+        dry_run=dry_run,
+        rerun_failed=rerun_failed,
     )
     if any(not o.ok for o in outcomes):
         raise SweepFailedError(outcomes)

@@ -89,14 +89,15 @@ def _pod_template(task: Any, where: str, image: Any, primary_name: Any) -> Any:
             template.primary_container_name = primary_name
     if template.pod_spec is None:
         template.pod_spec = V1PodSpec(containers=[])
-    containers = template.pod_spec.containers if template.pod_spec.containers is not None else []
-    template.pod_spec.containers = containers
+    # Build the list, then assign: kubernetes models may copy a list when it is assigned.
+    containers = list(template.pod_spec.containers or [])
     for container in containers:
         if container.name == template.primary_container_name:
             container.image = image
             break
     else:
         containers.append(V1Container(name=template.primary_container_name, image=image))
+    template.pod_spec.containers = containers
     return template
 
 
