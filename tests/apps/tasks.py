@@ -114,3 +114,9 @@ def flaky(cfg: DictConfig) -> float:
     if int(cfg.x) == 2 and Path(cfg.poison).exists():
         raise RuntimeError("poisoned")
     return float(cfg.x)
+
+
+@env.task
+def trivial(cfg: DictConfig) -> int:
+    """Does nothing, so benchmarks measure launching rather than work."""
+    return 1

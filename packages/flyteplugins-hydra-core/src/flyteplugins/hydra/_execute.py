@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import RemoteRunError
+from ._flyte_compat import release_local_runners
 from ._journal import Journal
 from ._mode import forced_local
 from ._outcome import JobOutcome, RunResult
@@ -223,6 +224,8 @@ class Execution:
                     self._finish(outcome, error=e)
                 else:
                     self._finish(outcome, result=result)
+                finally:
+                    release_local_runners()
             return
         workers = _DaemonWorkers(limit, lambda item: self._start_local(item[0], item[2]), "flyte-hydra-local")
         try:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction
     from omegaconf import DictConfig
 
+    from ._compose import SweepComposer
     from ._execute import PlannedJob
     from ._journal import Journal, JournalState
     from ._outcome import JobOutcome
@@ -84,6 +85,10 @@ class FlyteLauncher(Launcher):
         self.outcomes: list[JobOutcome] = []
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        from ._compose import ComposingLoader
+
+        # The sweeper shares this context: its batch validation then composes through the fast path too.
+        hydra_context.config_loader = ComposingLoader.wrap(hydra_context.config_loader)  # type: ignore[assignment]
         self.config = config
         self.hydra_context = hydra_context
         self.task_function = task_function
@@ -112,8 +117,9 @@ class FlyteLauncher(Launcher):
             ensure_remote_ready()
         return settings
 
-    def _planned_job(self, num: int, overrides: Sequence[str], returns: dict[int, JobReturn]) -> PlannedJob:
-        from ._compose import compose_job
+    def _planned_job(
+        self, num: int, overrides: Sequence[str], returns: dict[int, JobReturn], composer: SweepComposer
+    ) -> PlannedJob:
         from ._execute import PlannedJob
 
         assert self.config is not None and self.hydra_context is not None
@@ -121,7 +127,7 @@ class FlyteLauncher(Launcher):
 
         def prepare() -> DictConfig:
             log.info(f"\t#{num} : {' '.join(overrides)}")
-            return compose_job(context.config_loader, config, overrides, num)
+            return composer.compose(overrides, num)
 
         def start(job_config: DictConfig) -> Any:
             ret = run_job(
@@ -160,6 +166,7 @@ class FlyteLauncher(Launcher):
         return Journal(settings.rerun_failed or str(self.config.hydra.sweep.dir))
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        from ._compose import ComposingLoader
         from ._execute import execute
         from ._journal import planned_again
 
@@ -173,8 +180,9 @@ class FlyteLauncher(Launcher):
         state = self._rerun_state(settings)
         wanted = planned_again(state, job_overrides, initial_job_idx) if state else [True] * len(job_overrides)
         returns: dict[int, JobReturn] = {}
+        composer = ComposingLoader.wrap(self.hydra_context.config_loader).composer(self.config)
         jobs = [
-            self._planned_job(initial_job_idx + i, overrides, returns)
+            self._planned_job(initial_job_idx + i, overrides, returns, composer)
             for i, overrides in enumerate(job_overrides)
             if wanted[i]
         ]

@@ -165,7 +165,7 @@ def _sweep_jobs(
     """Every job of a grid sweep (or, for a rerun, those not recorded as succeeded) and the sweep directory."""
     from omegaconf import OmegaConf
 
-    from ._compose import compose_job, plan_grid_sweep
+    from ._compose import SweepComposer, plan_grid_sweep
 
     if rerun is not None:
         overrides = list(rerun.sweep.get("overrides", overrides))
@@ -176,10 +176,12 @@ def _sweep_jobs(
     else:
         numbered = [(int(r["num"]), list(r["overrides"])) for r in rerun.unfinished()]
 
-    def composer(num: int, job_overrides: list[str]) -> Callable[[], DictConfig]:
-        return lambda: compose_job(loader, plan.primary, job_overrides, num)
+    composer = SweepComposer(loader, plan.primary)
 
-    jobs = [_job(num, job, composer(num, job), submit) for num, job in numbered]
+    def compose(num: int, job_overrides: list[str]) -> Callable[[], DictConfig]:
+        return lambda: composer.compose(job_overrides, num)
+
+    jobs = [_job(num, job, compose(num, job), submit) for num, job in numbered]
     return jobs, sweep_dir
 
 

@@ -1,0 +1,46 @@
+"""Helpers shared by the benchmarks: timing, tables, and the walkthrough app on the import path."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+TESTS = ROOT / "tests"
+
+
+def use_walkthrough() -> None:
+    """Import the walkthrough app and the test tasks, and work from the walkthrough folder."""
+    for path in (str(EXAMPLES), str(TESTS)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    os.chdir(EXAMPLES)
+
+
+def seconds(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def best_of(repeats: int, fn: Callable[[], object]) -> float:
+    return min(seconds(fn) for _ in range(repeats))
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = [f"## {title}", ""]
+    lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(cells[0], widths)) + " |")
+    lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in cells[1:]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,59 @@
+"""Benchmark 5: peak RSS of a 1000-job local sweep and RSS growth per job.
+
+Growth is measured between a 100-job warm-up sweep and the end of a following 1000-job sweep
+in the same process, so one-off imports and caches are not counted as per-job growth.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import logging
+import resource
+from contextlib import redirect_stdout
+
+from _common import table, use_walkthrough
+
+JOBS = 1000
+
+
+def rss_kb() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def main() -> str:
+    use_walkthrough()
+    from apps import tasks
+
+    from flyteplugins.hydra import hydra_sweep
+
+    logging.disable(logging.WARNING)
+
+    def sweep(n: int) -> None:
+        with redirect_stdout(io.StringIO()):
+            hydra_sweep(
+                tasks.trivial,
+                config_path="conf",
+                config_name="training",
+                overrides=[f"training.epochs=range(0,{n})", "hydra.sweep.dir=/tmp/flyte-hydra-bench/memory"],
+                mode="local",
+            )
+
+    sweep(100)
+    gc.collect()
+    before = rss_kb()
+    sweep(JOBS)
+    gc.collect()
+    after = rss_kb()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    growth = (after - before) / JOBS
+    return table(
+        f"Memory, {JOBS}-job local sweep",
+        ["measure", "value", "target"],
+        [["peak RSS", f"{peak_mb:.0f} MB", "-"], ["RSS growth per job", f"{growth:.1f} KB", "<= 20 KB"]],
+    )
+
+
+if __name__ == "__main__":
+    print(main())
