@@ -14,7 +14,7 @@ import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from _common import table, use_walkthrough
+from _common import EXAMPLES, TESTS, table, use_walkthrough
 
 JOBS = 100
 LATENCY = 0.05
@@ -43,15 +43,17 @@ def main() -> str:
     from flyteplugins.hydra import hydra_sweep
 
     logging.disable(logging.WARNING)
+    os.chdir(TESTS)  # flyte bundles the code under the working directory: the test tasks live here
     with tempfile.TemporaryDirectory() as storage, LoopbackServer(Path(storage)) as server:
         os.environ["FLYTECTL_CONFIG"] = str(server.config_path)
         server.set_latency(LATENCY)
+        server.limit_running(1)  # task processes would otherwise starve the client and server of CPU
         clock = _Clock()
         start = time.perf_counter()
         with redirect_stdout(clock):
             results = hydra_sweep(
                 tasks.trivial,
-                config_path="conf",
+                config_path=str(EXAMPLES / "conf"),
                 config_name="training",
                 overrides=[f"training.epochs=range(0,{JOBS})", f"hydra.sweep.dir={storage}/sweep"],
                 mode="remote",

@@ -40,6 +40,16 @@ def no_flyte_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     _reset_flyte()
 
 
+@pytest.fixture(autouse=True)
+def own_hydra_version_base() -> Iterator[None]:
+    """Importing a `@hydra.main` script (as `flyte hydra run` does) sets Hydra's process-wide version_base."""
+    from hydra.version import VersionBase
+
+    saved = VersionBase.instance().version_base
+    yield
+    VersionBase.instance().version_base = saved
+
+
 @pytest.fixture
 def in_examples(monkeypatch: pytest.MonkeyPatch) -> Path:
     """Work from the walkthrough project, as its README does (config_path='conf' is relative to it)."""

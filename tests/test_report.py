@@ -59,3 +59,15 @@ def test_summary_table_has_every_column(capsys):
     assert lines[1].split() == ["#0", "x=1", "SUCCEEDED", "0.5", "3.0s", "u0"]
     assert lines[2].split() == ["#1", "x=2", "FAILED", "bad", "1.0s", "u1"]
     assert lines[3] == "1 succeeded, 1 failed"
+
+
+def test_summary_of_runs_not_awaited_shows_no_result(capsys):
+    summary(
+        [
+            JobOutcome(0, ["x=1"], phase="SUBMITTED", result=object(), url="u0"),
+            JobOutcome(1, ["x=2"], phase="SUBMITTED", result=object(), url="u1"),
+        ]
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["#0", "x=1", "SUBMITTED", "u0"]
+    assert lines[3] == "0 succeeded, 0 failed, 2 submitted, not awaited"

@@ -71,6 +71,11 @@ class LoopbackServer:
         if self._plane is not None:
             self._plane.executor.nested = value
 
+    def limit_running(self, count: int | None) -> None:
+        """Run at most `count` task processes at once (call after start); the others wait QUEUED."""
+        assert self._plane is not None, "start the server first"
+        self._plane.executor.max_running = count
+
     @property
     def endpoint(self) -> str:
         """`http://127.0.0.1:PORT`, usable as `flyte.init(endpoint=..., insecure=True)`."""

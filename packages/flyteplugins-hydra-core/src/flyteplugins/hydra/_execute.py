@@ -28,7 +28,7 @@ from ._settings import LaunchSettings
 
 ABORTED = "ABORTED"
 CANCELLED = "CANCELLED"  # never started: the sweep was stopped first (fail_fast or Ctrl-C)
-_SUBMIT_WORKERS = 8
+_SUBMIT_WORKERS = 16
 
 
 @dataclass(frozen=True)
@@ -153,11 +153,13 @@ class Execution:
         *,
         journal: Journal | None = None,
         concurrent_submit: bool = False,
+        after_submit: Callable[[Sequence[JobOutcome]], None] | None = None,
     ) -> None:
         self.jobs = list(jobs)
         self.settings = settings
         self.journal = journal
         self.concurrent_submit = concurrent_submit
+        self.after_submit = after_submit
         self.outcomes = [JobOutcome(job.num, list(job.overrides)) for job in self.jobs]
         self._stop = threading.Event()
         self.progress: Progress | None = None
@@ -336,6 +338,8 @@ class Execution:
                 workers.close()
             return
         in_flight = self._submit_all()
+        if self.after_submit is not None and in_flight:
+            self.after_submit(in_flight)
         if not self.settings.wait:
             for outcome in in_flight:
                 outcome.result = outcome.handle
@@ -432,6 +436,14 @@ def execute(
     *,
     journal: Journal | None = None,
     concurrent_submit: bool = False,
+    after_submit: Callable[[Sequence[JobOutcome]], None] | None = None,
 ) -> list[JobOutcome]:
-    """Run or submit every job under `settings`; see `Execution`."""
-    return Execution(jobs, settings, journal=journal, concurrent_submit=concurrent_submit).run()
+    """Run or submit every job under `settings`; see `Execution`.
+
+    `after_submit` sees the runs in flight once all are submitted and before any waiting (the CLI's
+    `--follow` streams their logs there); it is not called locally or when `max_parallel` rolls jobs.
+    """
+    execution = Execution(
+        jobs, settings, journal=journal, concurrent_submit=concurrent_submit, after_submit=after_submit
+    )
+    return execution.run()

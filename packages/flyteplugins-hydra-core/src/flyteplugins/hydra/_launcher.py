@@ -8,7 +8,7 @@ nothing heavy (notably `flyte`) is imported at module level.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,7 @@ class FlyteLauncher(Launcher):
         self.task_function: TaskFunction | None = None
         self.hydra_context: HydraContext | None = None
         self.outcomes: list[JobOutcome] = []
+        self.after_submit: Callable[[Sequence[JobOutcome]], None] | None = None
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         from ._compose import ComposingLoader
@@ -189,7 +190,7 @@ class FlyteLauncher(Launcher):
         journal = self._journal(settings)
         if journal is not None:
             journal.sweep(surface=self.surface, config_name=self.config.hydra.job.config_name)
-        outcomes = {o.num: o for o in execute(jobs, settings, journal=journal)}
+        outcomes = {o.num: o for o in execute(jobs, settings, journal=journal, after_submit=self.after_submit)}
         self.outcomes.extend(outcomes.values())
         results = []
         for i, overrides in enumerate(job_overrides):

@@ -145,7 +145,7 @@ def summary(outcomes: Sequence[JobOutcome]) -> None:
             f"#{o.num}",
             " ".join(o.overrides) or "-",
             o.phase,
-            _short(o.result if o.ok else o.error),
+            _short(o.error if not o.ok else o.result if o.phase == "SUCCEEDED" else ""),
             _seconds(o),
             o.url or "",
         )
@@ -154,6 +154,10 @@ def summary(outcomes: Sequence[JobOutcome]) -> None:
     header = ("job", "overrides", "phase", "result", "duration", "url")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + "  " + row[5] for row in [header, *rows]]
+    succeeded = sum(o.phase == "SUCCEEDED" for o in outcomes)
     failed = sum(not o.ok for o in outcomes)
-    lines.append(f"{len(outcomes) - failed} succeeded, {failed} failed")
+    not_awaited = len(outcomes) - succeeded - failed
+    lines.append(
+        f"{succeeded} succeeded, {failed} failed" + (f", {not_awaited} submitted, not awaited" * bool(not_awaited))
+    )
     print("\n".join(line.rstrip() for line in lines), file=sys.stdout, flush=True)

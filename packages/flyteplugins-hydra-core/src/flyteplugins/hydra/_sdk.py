@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ConfigurationError, JobFailedError, SweepFailedError
+from ._flyte_compat import SweepCodeBundle
 from ._task_env import DEFAULT_TASK_ENV_KEY
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class _Submission:
         self.run_options = dict(run_options)
         self.task_env_key = task_env_key
         self.sweep_id = secrets.token_hex(3)
+        self.bundle = SweepCodeBundle()
 
     def run_name(self, num: int | None) -> str | None:
         """Run names unique within a sweep: a given `name` gets the job number appended, and local
@@ -119,6 +121,8 @@ class _Submission:
         if prepared.name:
             options["name"] = prepared.name
         runner = flyte.with_runcontext(mode=self.mode, **options)  # type: ignore[arg-type]
+        if self.mode == "remote":
+            runner = self.bundle.apply(runner)
         return runner.run(prepared.entry, **{self.config_param: prepared.cfg}, **self.task_inputs)
 
     def describe(self, prepared: _Prepared) -> dict[str, Any]:
@@ -206,6 +210,7 @@ def _sweep_with_hydra_runtime(
     submit: _Submission,
     settings: LaunchSettings,
     surface: Surface,
+    after_submit: Callable[[Sequence[JobOutcome]], None] | None,
 ) -> list[JobOutcome]:
     """Let Hydra's sweeper plugin (Optuna, ...) drive, with our launcher running each batch."""
     from hydra._internal.callbacks import Callbacks
@@ -234,6 +239,7 @@ def _sweep_with_hydra_runtime(
         task_env_key=submit.task_env_key,
         surface=surface,
     )
+    launcher.after_submit = after_submit
     launcher.setup(hydra_context=context, task_function=submit, config=cfg)
     _install_launcher(sweeper, launcher)
     arguments = OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False)
@@ -264,8 +270,12 @@ def launch(
     dry_run: bool = False,
     rerun_failed: str | os.PathLike[str] | None = None,
     surface: Surface = "sdk",
+    after_submit: Callable[[Sequence[JobOutcome]], None] | None = None,
 ) -> list[JobOutcome]:
-    """Validate everything checkable, compose, run; one outcome per job in Hydra's job order."""
+    """Validate everything checkable, compose, run; one outcome per job in Hydra's job order.
+
+    `after_submit` is handed to the executor: it runs once a batch of remote jobs is submitted.
+    """
     from hydra.core.utils import JobRuntime
 
     from ._compose import make_config_loader, needs_hydra_runtime
@@ -298,16 +308,17 @@ def launch(
     JobRuntime().set("name", task.short_name)
     submit = _Submission(task, config_param, task_inputs, settings.mode, options, task_env_key)
     if multirun and needs_hydra_runtime(hydra_overrides):
-        return _sweep_with_hydra_runtime(loader, config_name, hydra_overrides, submit, settings, surface)
+        return _sweep_with_hydra_runtime(loader, config_name, hydra_overrides, submit, settings, surface, after_submit)
     if not multirun:
-        return execute([_single_job(loader, config_name, hydra_overrides, submit)], settings, concurrent_submit=True)
+        single = _single_job(loader, config_name, hydra_overrides, submit)
+        return execute([single], settings, concurrent_submit=True, after_submit=after_submit)
     jobs, sweep_dir = _sweep_jobs(loader, config_name, hydra_overrides, submit, rerun)
     journal = None
     if not settings.dry_run:
         journal = Journal(settings.rerun_failed or sweep_dir)
         if rerun is None:
             journal.sweep(surface=surface, config_name=config_name, overrides=hydra_overrides)
-    return execute(jobs, settings, journal=journal, concurrent_submit=True)
+    return execute(jobs, settings, journal=journal, concurrent_submit=True, after_submit=after_submit)
 
 
 def hydra_run(

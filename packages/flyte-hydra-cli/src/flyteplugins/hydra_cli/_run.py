@@ -1,0 +1,625 @@
+"""`flyte hydra run`: parse the command line, then hand everything to the engine's `launch`.
+
+The command nests like `flyte run` does, `run [OPTIONS] SCRIPT TASK_NAME [TASK ARGS]...`:
+
+* `run` carries the launch options: ours (`--config-path`, `--multirun`, `--mode`, ...) plus every
+  `flyte run` option that applies to a task from a file, taken from flyte's own definitions.
+* `SCRIPT` is imported when a task is looked up, so `ConfigStore` registrations are visible.
+* `TASK_NAME` becomes a command whose options are the task's inputs (flyte's typed conversion,
+  so types, defaults and required inputs behave as in `flyte run`), `--hydra-override`, and the
+  app override flag named after the task's `DictConfig` parameter (`--cfg`, `--config`, ...).
+
+Composition, sweeps, submission and waiting all happen in `flyteplugins.hydra._sdk.launch`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rich_click as click
+from click.shell_completion import CompletionItem
+from flyte.cli._run import RunArguments
+
+from flyteplugins.hydra._errors import FlyteHydraError, JobFailedError, SweepFailedError
+from flyteplugins.hydra._outcome import JobOutcome, RunResult
+from flyteplugins.hydra._task_env import DEFAULT_TASK_ENV_KEY
+
+from . import _complete, _script
+
+_SETTINGS = "flyteplugins.hydra_cli.settings"
+
+# `flyte run` options that make no sense here: deployed-task targets, the local TUI, and tracked
+# local runs (local mode here deliberately runs detached from any control plane).
+_NOT_APPLICABLE = frozenset({"run_project", "run_domain", "tui", "tracked", "tracked_strict"})
+# `flyte run` options consumed by `flyte.init` (as `flyte run` does) or by this command itself.
+_CONSUMED = frozenset({"project", "domain", "root_dir", "image", "no_sync_local_sys_paths", "local", "follow"})
+# `flyte run` options whose `flyte.with_runcontext` argument has another name and shape.
+_RENAMED: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "env": ("env_vars", lambda run_args: run_args.parsed_env_vars()),
+    "label": ("labels", lambda run_args: run_args.parsed_labels()),
+}
+
+
+class OptionCollisionError(click.ClickException):
+    """A `flyte run` option now has the name or flag of one of `flyte hydra run`'s own options."""
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """Everything the launch options decide, resolved once before SCRIPT's task runs."""
+
+    mode: str
+    wait: bool
+    follow: bool
+    wait_max_workers: int
+    config_path: str | None
+    config_name: str | None
+    multirun: bool
+    task_env_key: str
+    hydra_overrides: tuple[str, ...]
+    run_options: dict[str, Any]
+    max_parallel: int | None
+    fail_fast: bool
+    dry_run: bool
+    rerun_failed: str | None
+    missing_for_remote: tuple[str, ...]
+
+
+def _verbose(ctx: click.Context) -> bool:
+    """`flyte -v ...` (or `--debug`) asks for tracebacks instead of one-line errors."""
+    run_ctx = _run_context(ctx)
+    return bool(ctx.find_root().params.get("verbose") or (run_ctx and run_ctx.params.get("debug")))
+
+
+def _lineage(ctx: click.Context | None) -> Iterable[click.Context]:
+    while ctx is not None:
+        yield ctx
+        ctx = ctx.parent
+
+
+def _run_context(ctx: click.Context) -> click.Context | None:
+    # Not isinstance: rich-click's groups inherit click's deprecated `_MultiCommand`, whose metaclass
+    # makes isinstance against any of their subclasses true for every rich command.
+    return next((c for c in _lineage(ctx) if c.command is run), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Overrides: which flag takes which namespace, syntax checked by Hydra's parser before anything runs
+
+
+def _override_key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def is_hydra_override(override: str) -> bool:
+    """True for `hydra.*` values and `hydra/*` group selections (with any `+`, `++`, `~` prefix)."""
+    key = _override_key(override)
+    return key == "hydra" or key.startswith(("hydra.", "hydra/"))
+
+
+def _check_overrides(ctx: click.Context, app: Sequence[str], hydra: Sequence[str], config_flag: str) -> None:
+    """Each override under the right flag, and well-formed for Hydra's parser, before anything is composed."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    for override in app:
+        if is_hydra_override(override):
+            raise click.UsageError(f"'{override}' is a Hydra setting: pass it as --hydra-override '{override}'.", ctx)
+    for override in hydra:
+        if not is_hydra_override(override):
+            raise click.UsageError(
+                f"--hydra-override takes hydra.* values and hydra/* groups only, got '{override}': "
+                f"pass overrides of your own config as {config_flag} '{override}'.",
+                ctx,
+            )
+    parser = OverridesParser.create()
+    for override in [*app, *hydra]:
+        try:
+            parser.parse_override(override)
+        except HydraException as e:
+            raise click.UsageError(
+                f"Malformed override '{override}': {e}. Overrides are Hydra's KEY=VALUE syntax, "
+                "e.g. optimizer.lr=0.01, +new.key=1, ~old.key, model=resnet,vit.",
+                ctx,
+            ) from e
+
+
+def _complete_override(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Values for `--cfg`-style flags and `--hydra-override`, from Hydra's completion engine."""
+    run_ctx = _run_context(ctx)
+    if run_ctx is None:
+        return []
+    previous = [*(run_ctx.params.get("hydra_override") or ())]
+    if ctx is not run_ctx:
+        for option in ctx.command.params:
+            if isinstance(option, _OverrideOption):
+                previous.extend(ctx.params.get(option.name) or ())  # type: ignore[arg-type]
+    suggestions = _complete.override_suggestions(
+        config_path=run_ctx.params.get("config_path"),
+        config_name=run_ctx.params.get("config_name"),
+        multirun=bool(run_ctx.params.get("multirun")),
+        previous=previous,
+        incomplete=incomplete,
+    )
+    # Each flag suggests only its own namespace: Hydra's settings under --hydra-override, the app's elsewhere.
+    wanted = isinstance(param, _OverrideOption) and param.hydra_namespace
+    return [CompletionItem(s) for s in suggestions if is_hydra_override(s) == wanted]
+
+
+class _OverrideOption(click.Option):
+    """A repeatable option whose values are Hydra overrides, of Hydra's own settings or of the app's config."""
+
+    def __init__(self, flag: str, name: str, help: str, *, hydra_namespace: bool) -> None:
+        super().__init__([flag, name], multiple=True, metavar="KEY=VALUE", help=help, shell_complete=_complete_override)
+        self.hydra_namespace = hydra_namespace
+
+
+def _hydra_override_option() -> click.Option:
+    return _OverrideOption(
+        "--hydra-override",
+        "hydra_override",
+        help="Hydra's own settings, hydra.* values and hydra/* groups (repeatable), e.g. hydra/sweeper=optuna.",
+        hydra_namespace=True,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# `run`: the launch options
+
+
+def _own_options() -> list[click.Parameter]:
+    return [
+        click.Option(
+            ["--config-path"],
+            metavar="DIR",
+            help="Hydra config directory, relative to the current directory or absolute. "
+            "Omit it for configs registered only in the ConfigStore.",
+        ),
+        click.Option(["--config-name"], metavar="NAME", help="Primary config to compose (file name without .yaml)."),
+        click.Option(
+            ["--multirun", "-m"],
+            is_flag=True,
+            help="Run one job per combination of sweep values (or let a sweeper such as Optuna drive).",
+        ),
+        click.Option(
+            ["--mode"],
+            type=click.Choice(["local", "remote"]),
+            show_default="remote",
+            help="Where jobs run: in this process, or on the configured Flyte cluster. --local means --mode local.",
+        ),
+        click.Option(
+            ["--wait/--no-wait"],
+            default=True,
+            show_default=True,
+            help="Wait for remote runs to finish and print their results, or return once they are submitted.",
+        ),
+        click.Option(
+            ["--wait-max-workers"],
+            type=click.IntRange(min=1),
+            default=32,
+            show_default=True,
+            metavar="N",
+            help="Threads that wait for remote runs of a sweep.",
+        ),
+        click.Option(
+            ["--max-parallel"],
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Most runs of a sweep in flight at once; the next starts as one finishes "
+            "(default: all at once remotely, one at a time locally).",
+        ),
+        click.Option(["--fail-fast"], is_flag=True, help="Stop starting jobs of a sweep once one has failed."),
+        click.Option(
+            ["--dry-run"], is_flag=True, help="Compose every job and print what would run, without running anything."
+        ),
+        click.Option(
+            ["--rerun-failed"],
+            metavar="SWEEP_DIR",
+            help="Rerun only the jobs of an earlier --multirun sweep (its hydra.sweep.dir) that did not succeed.",
+        ),
+        click.Option(
+            ["--task-env-key"],
+            default=DEFAULT_TASK_ENV_KEY,
+            show_default=True,
+            metavar="KEY",
+            help="Config key holding per-task Flyte settings (resources, image, ...).",
+        ),
+        _hydra_override_option(),
+    ]
+
+
+def _flags(param: click.Parameter) -> set[str]:
+    return {*param.opts, *getattr(param, "secondary_opts", ())}
+
+
+def inherit_run_options(own: Sequence[click.Parameter], theirs: Sequence[click.Option]) -> list[click.Option]:
+    """The `flyte run` options that apply here; a clash with one of `own` stops the command loading."""
+    names = {p.name for p in own}
+    flags = set().union(*(_flags(p) for p in own))
+    inherited = []
+    for option in theirs:
+        if option.name in _NOT_APPLICABLE:
+            continue
+        clashes = sorted(({option.name} & names) | (_flags(option) & flags))
+        if clashes:
+            raise OptionCollisionError(
+                f"flyte run's option {'/'.join(sorted(_flags(option)))} collides with flyte hydra run's own "
+                f"{', '.join(clashes)}. This flyte-hydra-cli release predates that flyte option: upgrade "
+                "flyte-hydra-cli, or install the flyte version it was released with."
+            )
+        inherited.append(option)
+    return inherited
+
+
+def _run_options(params: dict[str, Any], run_args: Any, inherited: Sequence[click.Option]) -> dict[str, Any]:
+    """`flyte.with_runcontext` arguments from the inherited options, matched by name as `flyte run` does."""
+    import flyte
+
+    accepted = set(inspect.signature(flyte.with_runcontext).parameters)
+    options: dict[str, Any] = {}
+    for option in inherited:
+        name = option.name
+        value = params.get(name)
+        if name in _CONSUMED:
+            continue
+        if name in _RENAMED:
+            target, parse = _RENAMED[name]
+            parsed = parse(run_args)
+            if parsed is not None:
+                options[target] = parsed
+        elif name in accepted:
+            if value is not None:
+                options[name] = value
+        elif value not in (None, (), option.default, False):
+            raise click.UsageError(f"{option.opts[0]} is a flyte run option that flyte hydra run does not support yet.")
+    return options
+
+
+class _RunGroup(click.RichGroup):
+    """`run`: SCRIPT is its subcommand; options before SCRIPT configure the launch."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        path = Path(cmd_name)
+        if not path.is_file():
+            if ctx.resilient_parsing:
+                return None
+            raise click.UsageError(f"SCRIPT '{cmd_name}' is not a file (expected a Python file with Flyte tasks).")
+        return _ScriptGroup(path, name=cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return []
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Anything unexpected (a flyte client or auth error, say) is one line too, unless `-v` asks for more."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:
+            if _verbose(ctx):
+                raise
+            raise click.ClickException(f"{type(e).__name__}: {e} (`flyte -v hydra run ...` shows the traceback)") from e
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        if incomplete.startswith("-"):
+            return super().shell_complete(ctx, incomplete)
+        return [CompletionItem(incomplete, type="file")]
+
+
+@click.pass_context
+def _prepare(ctx: click.Context, **params: Any) -> None:
+    """Check the launch options against each other and initialise Flyte, before SCRIPT is imported."""
+    from flyte.cli._common import initialize_config
+
+    run_args = RunArguments.from_dict(params)
+    if run_args.local and params["mode"] == "remote":
+        raise click.UsageError("--local and --mode remote contradict each other: pass one of them.")
+    if run_args.follow and not params["wait"]:
+        raise click.UsageError("--follow streams a run's logs while waiting for it: drop --follow or --no-wait.")
+    if run_args.follow and params["max_parallel"]:
+        raise click.UsageError(
+            "--follow streams logs once every run is submitted, but --max-parallel submits them one by one as "
+            "others finish: drop one of them."
+        )
+    mode = "local" if run_args.local else params["mode"] or "remote"
+    run_args = dataclasses.replace(run_args, local=mode == "local")
+    run_options = _run_options(params, run_args, _INHERITED)
+    config = initialize_config(
+        ctx,
+        run_args.project,
+        run_args.domain,
+        run_args.root_dir,
+        tuple(run_args.image) or None,
+        not run_args.no_sync_local_sys_paths,
+    )
+    # flyte's typed input converters read `run_args` (e.g. to upload local files only for remote runs).
+    ctx.obj = config.replace(run_args=run_args)
+    run_options.update(log_format=config.log_format, reset_root_logger=config.reset_root_logger)
+    ctx.meta[_SETTINGS] = _Settings(
+        mode=mode,
+        wait=params["wait"],
+        follow=run_args.follow,
+        wait_max_workers=params["wait_max_workers"],
+        config_path=params["config_path"],
+        config_name=params["config_name"],
+        multirun=params["multirun"],
+        task_env_key=params["task_env_key"],
+        hydra_overrides=tuple(params["hydra_override"]),
+        run_options=run_options,
+        max_parallel=params["max_parallel"],
+        fail_fast=params["fail_fast"],
+        dry_run=params["dry_run"],
+        rerun_failed=params["rerun_failed"],
+        missing_for_remote=_missing_project_or_domain(run_args, config),
+    )
+
+
+def _missing_project_or_domain(run_args: Any, config: Any) -> tuple[str, ...]:
+    """Remote runs need both, from the options or the Flyte config, as `flyte run` insists too."""
+    task_config = config.config.task
+    return tuple(
+        f"--{name}" for name in ("project", "domain") if not getattr(run_args, name) and not getattr(task_config, name)
+    )
+
+
+def _check_remote_ready(ctx: click.Context, settings: _Settings) -> None:
+    """An endpoint first (the engine's check), then a project and a domain; before anything is composed."""
+    from flyteplugins.hydra._mode import ensure_remote_ready
+
+    if settings.mode != "remote" or settings.dry_run:
+        return
+    try:
+        ensure_remote_ready()
+    except FlyteHydraError as e:
+        raise click.ClickException(str(e)) from e
+    missing = settings.missing_for_remote
+    if missing:
+        raise click.UsageError(
+            f"Remote runs need {' and '.join(missing)}: pass {' '.join(f'{m} ...' for m in missing)}, or set "
+            f"{' and '.join(f'task.{m[2:]}' for m in missing)} in your Flyte config.",
+            ctx,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# SCRIPT and TASK_NAME
+
+
+class _ScriptGroup(click.RichGroup):
+    """SCRIPT: its tasks that take a `DictConfig` are its subcommands."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        super().__init__(
+            name=name,
+            help=f"Run a task of {name} with a composed Hydra config.",
+            subcommand_metavar="TASK_NAME [TASK ARGS]...",
+            no_args_is_help=True,
+        )
+        self.path = path
+
+    def _tasks(self, ctx: click.Context) -> dict[str, Any] | None:
+        completing = ctx.resilient_parsing
+        try:
+            return _script.tasks_in(_script.load_script(self.path, quiet=completing))
+        except _script.ScriptError as e:
+            if completing:
+                return None
+            if _verbose(ctx) and e.__cause__ is not None:
+                raise e.__cause__
+            raise click.ClickException(str(e)) from e
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from flyteplugins.hydra._errors import ConfigurationError
+        from flyteplugins.hydra._task_inputs import config_parameter
+
+        runnable = []
+        for name, task in (self._tasks(ctx) or {}).items():
+            try:
+                config_parameter(task)
+            except ConfigurationError:
+                continue
+            runnable.append(name)
+        return sorted(runnable)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        tasks = self._tasks(ctx)
+        if tasks is None:
+            return None
+        try:
+            return self._task_command(ctx, cmd_name, tasks.get(cmd_name))
+        except click.UsageError:
+            if ctx.resilient_parsing:
+                return None
+            raise
+
+    def _task_command(self, ctx: click.Context, name: str, task: Any) -> _TaskCommand:
+        from flyteplugins.hydra._errors import ConfigurationError
+        from flyteplugins.hydra._task_inputs import config_parameter
+
+        if task is None:
+            raise click.UsageError(
+                f"{self.name} has no task named '{name}'. Tasks that take a DictConfig there: "
+                f"{', '.join(self.list_commands(ctx)) or 'none'}."
+            )
+        try:
+            return _TaskCommand(name, task, config_parameter(task))
+        except ConfigurationError as e:
+            raise click.UsageError(str(e)) from e
+        except (NotImplementedError, ValueError) as e:
+            raise click.UsageError(f"Task '{name}' has an input flyte cannot read from the command line: {e}") from e
+
+
+def _task_input_options(task: Any, config_param: str) -> list[click.Option]:
+    """The task's other inputs as `flyte run` would offer them."""
+    from flyte._internal.runtime.types_serde import transform_native_to_typed_interface
+    from flyte.cli._params import to_click_option
+
+    interface = transform_native_to_typed_interface(task.native_interface)
+    if interface is None:
+        return []
+    native = task.native_interface.inputs
+    options = []
+    for entry in interface.inputs.variables:
+        if entry.key == config_param:
+            continue
+        python_type, default = native[entry.key]
+        default = None if default is inspect.Parameter.empty else default
+        options.append(to_click_option(entry.key, entry.value, python_type, default))
+    return options
+
+
+class _TaskCommand(click.RichCommand):
+    """TASK_NAME: its inputs, its app override flag and `--hydra-override`; invoking it launches."""
+
+    def __init__(self, name: str, task: Any, config_param: str) -> None:
+        self.task = task
+        self.config_param = config_param
+        self.config_flag = f"--{config_param}"
+        overrides = [
+            _OverrideOption(
+                self.config_flag,
+                config_param,
+                help=f"Override of the composed config '{config_param}' (repeatable), e.g. optimizer.lr=0.01.",
+                hydra_namespace=False,
+            ),
+            _hydra_override_option(),
+        ]
+        inputs = _task_input_options(task, config_param)
+        for option in inputs:
+            if option.name in {o.name for o in overrides}:
+                raise click.UsageError(
+                    f"Task '{name}' has an input named '{option.name}', which flyte hydra run uses for "
+                    "--hydra-override; rename that input."
+                )
+        super().__init__(name=name, params=[*overrides, *inputs], help=inspect.getdoc(task.func))
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        # flyte's options default to None even when required, so click cannot tell them missing.
+        missing = [
+            p.opts[0] for p in self.params if isinstance(p, click.Option) and p.required and ctx.params[p.name] is None
+        ]
+        if missing and not ctx.resilient_parsing:
+            raise click.UsageError(f"Missing task input(s): {', '.join(missing)}.", ctx)
+        return rest
+
+    def invoke(self, ctx: click.Context) -> None:
+        settings: _Settings = ctx.meta[_SETTINGS]
+        inputs = dict(ctx.params)
+        app_overrides = list(inputs.pop(self.config_param) or ())
+        hydra_overrides = [*settings.hydra_overrides, *(inputs.pop("hydra_override") or ())]
+        _check_overrides(ctx, app_overrides, hydra_overrides, self.config_flag)
+        _check_remote_ready(ctx, settings)
+        outcomes = self._launch(ctx, settings, [*app_overrides, *hydra_overrides], inputs)
+        _report(outcomes, verbose=_verbose(ctx))
+
+    def _launch(
+        self, ctx: click.Context, settings: _Settings, overrides: list[str], inputs: dict[str, Any]
+    ) -> list[JobOutcome]:
+        from hydra.errors import HydraException
+        from omegaconf.errors import OmegaConfBaseException
+
+        from flyteplugins.hydra._sdk import launch
+
+        try:
+            return launch(
+                self.task,
+                config_path=settings.config_path,
+                config_name=settings.config_name,
+                overrides=overrides,
+                mode=settings.mode,
+                wait=settings.wait,
+                wait_max_workers=settings.wait_max_workers,
+                run_options=settings.run_options,
+                task_env_key=settings.task_env_key,
+                multirun=settings.multirun,
+                task_inputs=inputs,
+                max_parallel=settings.max_parallel,
+                fail_fast=settings.fail_fast,
+                dry_run=settings.dry_run,
+                rerun_failed=settings.rerun_failed,
+                surface="cli",
+                after_submit=_follow_logs if settings.follow else None,
+            )
+        except (FlyteHydraError, HydraException, OmegaConfBaseException) as e:
+            if _verbose(ctx):
+                raise
+            raise click.ClickException(str(e)) from e
+
+
+def _follow_logs(outcomes: Sequence[JobOutcome]) -> None:
+    """`--follow`: stream each submitted run's logs in job order (all are already running)."""
+    submitted = [o for o in outcomes if o.phase == "SUBMITTED"]
+    for outcome in submitted:
+        if len(submitted) > 1:
+            click.echo(f"Logs of job #{outcome.num} ({outcome.url}):", err=True)
+        try:
+            outcome.handle.show_logs(max_lines=30, show_ts=True, raw=False)
+        except Exception as e:
+            click.echo(f"Could not stream the logs of {outcome.url}: {e}", err=True)
+
+
+def _report(outcomes: Sequence[JobOutcome], *, verbose: bool) -> None:
+    """A lone run prints its value (a sweep's table is printed by the engine); any failure exits non-zero."""
+    failed = [o for o in outcomes if not o.ok]
+    if len(outcomes) == 1 and not failed and isinstance(outcomes[0].result, RunResult):
+        click.echo(outcomes[0].result.value)
+    if not failed:
+        return
+    if verbose:
+        for outcome in failed:
+            assert outcome.error is not None
+            traceback.print_exception(type(outcome.error), outcome.error, outcome.error.__traceback__)
+    raise click.ClickException(_failure_message(outcomes, failed))
+
+
+def _failure_message(outcomes: Sequence[JobOutcome], failed: Sequence[JobOutcome]) -> str:
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if len(outcomes) > 1:
+        return str(SweepFailedError(list(outcomes)))
+    error = failed[0].error
+    if isinstance(error, (HydraException, OmegaConfBaseException)):
+        return f"Could not compose the config: {error}"  # a single run composes when it starts
+    return str(JobFailedError(failed[0]))
+
+
+_HELP = """
+Compose a Hydra config and run a Flyte task of SCRIPT with it: once, or once per job with --multirun.
+
+Options before SCRIPT configure the launch; after TASK_NAME come the task's own inputs, overrides of
+the composed config under the flag named after the task's `DictConfig` parameter (`--cfg` for
+`cfg: DictConfig`), and `--hydra-override` for Hydra's own `hydra.*` / `hydra/*` settings.
+
+```bash
+flyte hydra run --local --config-path conf --config-name training \\
+  train.py pipeline --dataset imagenet --cfg optimizer.lr=0.01
+
+flyte hydra run --multirun --config-path conf --config-name training \\
+  train.py pipeline --dataset imagenet --cfg optimizer.lr=0.001,0.01 --cfg model=resnet,vit
+```
+
+Remote runs (the default) print their URLs as they are submitted. A single run prints its result;
+a sweep prints a table of its jobs. The exit status is non-zero if any job failed.
+"""
+
+_OWN = _own_options()
+_INHERITED = inherit_run_options(_OWN, RunArguments.options())
+
+run = _RunGroup(
+    name="run",
+    params=[*_OWN, *_INHERITED],
+    callback=_prepare,
+    subcommand_metavar="SCRIPT TASK_NAME [TASK ARGS]...",
+    no_args_is_help=True,
+    help=_HELP,
+    # Render the help's markdown as `flyte run --help` does (our parent group is plain click).
+    context_settings={"rich_help_config": {"use_markdown": True}},
+)
