@@ -255,6 +255,11 @@ def expect_ours(ctx: Context, venv: Path, expected: set[str]) -> None:
 # --- using -------------------------------------------------------------------------------------
 
 
+def expect_summary(proc: subprocess.CompletedProcess, what: str) -> None:
+    if "2 succeeded, 0 failed" not in proc.stdout:
+        raise CheckFailed(f"{what} did not report both jobs as succeeded:\n{proc.stdout[-4000:]}")
+
+
 def app_dir(ctx: Context, label: str) -> Path:
     """A private copy of the walkthrough app, so runs write their outputs under the work dir."""
     target = ctx.work / f"app-{label}"
@@ -269,7 +274,8 @@ def launcher_sweep(ctx: Context, venv: Path, label: str) -> None:
     if "FlyteLauncher" not in plugins:
         raise CheckFailed(f"Hydra does not list FlyteLauncher among its plugins:\n{plugins}")
     sweep_dir = app / "sweep"
-    run([venv / "bin" / "python", "train.py", *LAUNCHER_SWEEP, f"hydra.sweep.dir={sweep_dir}"], cwd=app, env=env)
+    proc = run([venv / "bin" / "python", "train.py", *LAUNCHER_SWEEP, f"hydra.sweep.dir={sweep_dir}"], cwd=app, env=env)
+    expect_summary(proc, "the launcher sweep")
     jobs = sorted(p.name for p in sweep_dir.iterdir() if (p / ".hydra").is_dir())
     if jobs != ["0", "1"]:
         raise CheckFailed(f"expected job folders 0 and 1 under {sweep_dir}, found {jobs}")
@@ -279,7 +285,7 @@ def cli_sweep(ctx: Context, venv: Path, label: str) -> None:
     app = app_dir(ctx, label)
     env = user_env(ctx, venv)
     run([venv / "bin" / "flyte", "hydra", "run", "--help"], cwd=app, env=env)
-    run([venv / "bin" / "flyte", *CLI_SWEEP], cwd=app, env=env)
+    expect_summary(run([venv / "bin" / "flyte", *CLI_SWEEP], cwd=app, env=env), "`flyte hydra run --multirun`")
 
 
 def sdk_sweep(ctx: Context, venv: Path, label: str) -> None:
