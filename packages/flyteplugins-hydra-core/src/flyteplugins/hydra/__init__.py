@@ -7,6 +7,8 @@ scanning plugins for every Hydra app, and `flyte` is too heavy to load on that p
 from __future__ import annotations
 
 import importlib
+import os
+import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -43,6 +45,28 @@ _HOME = {
     "hydra_sweep": "._sdk",
     "apply_task_env": "._task_env",
 }
+
+
+def _warn_if_2x_is_still_installed() -> None:
+    """flyteplugins-hydra 2.x owned this directory; its `_run.py`/`_cli.py` here mean it was never uninstalled.
+
+    Its old modules and `flyte hydra` command then sit beside ours, and uninstalling it later deletes
+    files that now belong to flyteplugins-hydra-core and hydra-flyte-launcher. Those two module names
+    are reserved for this check.
+    """
+    here = os.path.dirname(__file__)
+    leftovers = [name for name in ("_run.py", "_cli.py") if os.path.exists(os.path.join(here, name))]
+    if leftovers:
+        warnings.warn(
+            f"flyteplugins-hydra 2.x is still installed under flyteplugins-hydra-core 3 (found its "
+            f"{', '.join(leftovers)} in {here}). Its uninstall deletes files that 3.x now owns, so remove it "
+            "and then restore them: `pip uninstall flyteplugins-hydra`, then `pip install --force-reinstall "
+            "--no-deps flyteplugins-hydra-core hydra-flyte-launcher`.",
+            stacklevel=2,
+        )
+
+
+_warn_if_2x_is_still_installed()
 
 
 def __getattr__(name: str) -> Any:

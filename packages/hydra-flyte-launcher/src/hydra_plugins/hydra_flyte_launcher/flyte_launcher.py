@@ -1,6 +1,6 @@
 """The launcher class Hydra instantiates: Hydra only accepts plugins defined under `hydra_plugins`."""
 
-from flyteplugins.hydra._launcher import FlyteLauncher as _CoreFlyteLauncher
+from flyteplugins.hydra import FlyteLauncher as _CoreFlyteLauncher
 
 
 class FlyteLauncher(_CoreFlyteLauncher):
