@@ -44,3 +44,22 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
     lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in cells[1:]]
     return "\n".join(lines) + "\n"
+
+
+def trivial_local_sweep(jobs: int, sweep_dir: str) -> None:
+    """A quiet local `hydra_sweep` of the do-nothing test task over the walkthrough config."""
+    import io
+    from contextlib import redirect_stdout
+
+    from apps import tasks
+
+    from flyteplugins.hydra import hydra_sweep
+
+    with redirect_stdout(io.StringIO()):
+        hydra_sweep(
+            tasks.trivial,
+            config_path="conf",
+            config_name="training",
+            overrides=[f"training.epochs=range(0,{jobs})", f"hydra.sweep.dir={sweep_dir}"],
+            mode="local",
+        )

@@ -7,12 +7,10 @@ in the same process, so one-off imports and caches are not counted as per-job gr
 from __future__ import annotations
 
 import gc
-import io
 import logging
 import resource
-from contextlib import redirect_stdout
 
-from _common import table, use_walkthrough
+from _common import table, trivial_local_sweep, use_walkthrough
 
 JOBS = 1000
 
@@ -24,21 +22,11 @@ def rss_kb() -> int:
 
 def main() -> str:
     use_walkthrough()
-    from apps import tasks
-
-    from flyteplugins.hydra import hydra_sweep
 
     logging.disable(logging.WARNING)
 
     def sweep(n: int) -> None:
-        with redirect_stdout(io.StringIO()):
-            hydra_sweep(
-                tasks.trivial,
-                config_path="conf",
-                config_name="training",
-                overrides=[f"training.epochs=range(0,{n})", "hydra.sweep.dir=/tmp/flyte-hydra-bench/memory"],
-                mode="local",
-            )
+        trivial_local_sweep(n, "/tmp/flyte-hydra-bench/memory")
 
     sweep(100)
     gc.collect()

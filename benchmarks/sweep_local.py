@@ -6,11 +6,9 @@ process; the marginal cost is (t(120 jobs) - t(20 jobs)) / 100, which cancels fi
 
 from __future__ import annotations
 
-import io
 import logging
-from contextlib import redirect_stdout
 
-from _common import best_of, table, use_walkthrough
+from _common import best_of, table, trivial_local_sweep, use_walkthrough
 
 SMALL, LARGE = 20, 120
 
@@ -20,7 +18,6 @@ def main() -> str:
     import flyte
     from apps import tasks
 
-    from flyteplugins.hydra import hydra_sweep
     from flyteplugins.hydra._compose import compose_single, make_config_loader, task_config
 
     logging.disable(logging.WARNING)
@@ -31,14 +28,7 @@ def main() -> str:
             flyte.with_runcontext(mode="local").run(tasks.trivial, cfg=cfg)
 
     def sweep(n: int) -> None:
-        with redirect_stdout(io.StringIO()):
-            hydra_sweep(
-                tasks.trivial,
-                config_path="conf",
-                config_name="training",
-                overrides=[f"training.epochs=range(0,{n})", "hydra.sweep.dir=/tmp/flyte-hydra-bench/sweep"],
-                mode="local",
-            )
+        trivial_local_sweep(n, "/tmp/flyte-hydra-bench/sweep")
 
     floor(5)
     sweep(5)
