@@ -113,6 +113,8 @@ class SweepComposer:
         self._parsed: dict[str, Any] = {}
         self._template: DictConfig | None = None
         self._template_lines: list[str] = []
+        self._template_keys: list[str] = []
+        self._is_group: dict[str, bool] = {}
 
     def _parse(self, line: str) -> Any:
         override = self._parsed.get(line)
@@ -130,8 +132,14 @@ class SweepComposer:
             and not override.is_hydra_override()
             and not override.is_sweep_override()
             and not isinstance(override.value(), (dict, list))
-            and ("." in key or not self.loader.repository.group_exists(key))  # type: ignore[attr-defined]
+            and ("." in key or not self._group(key))
         )
+
+    def _group(self, key: str) -> bool:
+        """Whether `key` names a config group; asked of the repository once per key, not once per job."""
+        if key not in self._is_group:
+            self._is_group[key] = self.loader.repository.group_exists(key)  # type: ignore[attr-defined]
+        return self._is_group[key]
 
     def _independent(self, parsed: list[Any]) -> bool:
         keys = [o.key_or_group for o in parsed]
@@ -148,7 +156,7 @@ class SweepComposer:
         if template is None or len(lines) != len(self._template_lines):
             return None
         changed = [o for line, old, o in zip(lines, self._template_lines, parsed) if line != old]
-        if [self._parse(line).key_or_group for line in self._template_lines] != [o.key_or_group for o in parsed]:
+        if self._template_keys != [o.key_or_group for o in parsed]:
             return None
         if not all(self._is_plain_value(o) for o in changed):
             return None
@@ -177,6 +185,7 @@ class SweepComposer:
             cfg = self.loader.load_sweep_config(self.primary, lines)
             if self._template is None and self._independent(parsed):
                 self._template, self._template_lines = copy.deepcopy(cfg), lines
+                self._template_keys = [o.key_or_group for o in parsed]
         return cfg if num is None else number_job(cfg, num)
 
 
