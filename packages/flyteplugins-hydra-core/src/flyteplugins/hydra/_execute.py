@@ -319,6 +319,11 @@ class Execution:
         for _ in range(in_flight):
             self._collect(workers)
 
+    @staticmethod
+    def _remote_waiters(count: int) -> _DaemonWorkers:
+        """Threads that wait on `(job, outcome, prepared)` items until each remote run is terminal."""
+        return _DaemonWorkers(count, lambda item: _await_remote(item[1].handle), "flyte-hydra-wait")
+
     def _collect(self, workers: _DaemonWorkers) -> None:
         (_, outcome, _), result, error = workers.get()
         if error is not None and not isinstance(error, Exception):
@@ -331,7 +336,7 @@ class Execution:
         if limit is not None:
             threads = min(limit, wait_threads or limit)
             waiting(len(self.jobs), threads)
-            workers = _DaemonWorkers(threads, lambda item: _await_remote(item[1].handle), "flyte-hydra-wait")
+            workers = self._remote_waiters(threads)
             try:
                 self._rolling(workers, limit, start_in_worker=False)
             finally:
@@ -349,15 +354,12 @@ class Execution:
             return
         threads = min(len(in_flight), wait_threads or len(in_flight))
         waiting(len(in_flight), threads)
-        workers = _DaemonWorkers(threads, lambda outcome: _await_remote(outcome.handle), "flyte-hydra-wait")
+        workers = self._remote_waiters(threads)
         try:
             for outcome in in_flight:
-                workers.put(outcome)
+                workers.put((None, outcome, None))
             for _ in in_flight:
-                outcome, result, error = workers.get()
-                if error is not None and not isinstance(error, Exception):
-                    raise error
-                self._finish(outcome, result=result, error=error)
+                self._collect(workers)
         finally:
             workers.close()
 
