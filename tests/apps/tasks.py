@@ -120,3 +120,22 @@ def flaky(cfg: DictConfig) -> float:
 def trivial(cfg: DictConfig) -> int:
     """Does nothing, so benchmarks measure launching rather than work."""
     return 1
+
+
+@env.task
+def probe(cfg: DictConfig) -> float:
+    """Records each run (x, run name, start, end) in `$PROBE_LOG`, then fails if `cfg.fail` says so.
+
+    The option-by-path tests read that log to see which jobs ran, under which names, how many at once.
+    """
+    import time
+
+    start = time.time()
+    time.sleep(float(cfg.get("sleep", 0)))
+    action = flyte.ctx().action
+    record = {"x": cfg.x, "run": getattr(action, "run_name", None) or action.name, "start": start, "end": time.time()}
+    with open(os.environ["PROBE_LOG"], "a") as f:
+        f.write(json.dumps(record) + "\n")
+    if cfg.get("fail") is True or cfg.get("fail") == cfg.x:
+        raise ValueError(f"probe told to fail at x={cfg.x}")
+    return float(cfg.x)

@@ -35,14 +35,10 @@ def override_suggestions(
 ) -> list[str]:
     """What Hydra would complete for `incomplete`, given the overrides already on the line."""
     try:
-        from hydra.plugins.completion_plugin import DefaultCompletionPlugin
+        from flyteplugins.hydra.engine import override_completions
 
-        from flyteplugins.hydra._compose import make_config_loader
-
-        completer = DefaultCompletionPlugin(make_config_loader(config_path))
         words = ["--multirun", *previous] if multirun else list(previous)
-        # A trailing space (empty `incomplete`) tells Hydra a new word starts at the cursor.
-        suggestions = completer._query(config_name=config_name, line=" ".join([*words, incomplete]))
+        suggestions = override_completions(config_path, config_name, words, incomplete)
     except Exception:
         log.debug("Hydra could not complete %r", incomplete, exc_info=True)
         return []

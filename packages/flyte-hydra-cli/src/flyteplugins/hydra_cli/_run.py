@@ -9,28 +9,44 @@ The command nests like `flyte run` does, `run [OPTIONS] SCRIPT TASK_NAME [TASK A
   so types, defaults and required inputs behave as in `flyte run`), `--hydra-override`, and the
   app override flag named after the task's `DictConfig` parameter (`--cfg`, `--config`, ...).
 
-Composition, sweeps, submission and waiting all happen in `flyteplugins.hydra._sdk.launch`.
+The launch options are made from the engine's one definition (`flyteplugins.hydra.engine.option_specs`);
+composition, sweeps, submission and waiting all happen in the engine's `launch`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import rich_click as click
 from click.shell_completion import CompletionItem
-from flyte.cli._run import RunArguments
 
-from flyteplugins.hydra._errors import FlyteHydraError, JobFailedError, SweepFailedError
-from flyteplugins.hydra._outcome import JobOutcome, RunResult
-from flyteplugins.hydra._task_env import DEFAULT_TASK_ENV_KEY
+from flyteplugins.hydra.engine import (
+    DEFAULTS,
+    ConfigurationError,
+    FlyteHydraError,
+    JobFailedError,
+    JobOutcome,
+    LaunchOptions,
+    LaunchRequest,
+    OptionSpec,
+    Phase,
+    RunResult,
+    SweepFailedError,
+    config_parameter,
+    is_hydra_override,
+    option_specs,
+    surface_options,
+)
 
 from . import _complete, _script
+from ._flyte_compat import RunArguments, initialize_config, task_input_option, typed_interface
 
 _SETTINGS = "flyteplugins.hydra_cli.settings"
 
@@ -52,29 +68,20 @@ class OptionCollisionError(click.ClickException):
 
 @dataclass(frozen=True)
 class _Settings:
-    """Everything the launch options decide, resolved once before SCRIPT's task runs."""
+    """What the options before SCRIPT decide, resolved once before SCRIPT's task runs."""
 
-    mode: str
-    wait: bool
+    options: LaunchOptions
     follow: bool
-    wait_max_workers: int
     config_path: str | None
-    config_name: str | None
+    config_name: str
     multirun: bool
-    task_env_key: str
     hydra_overrides: tuple[str, ...]
-    run_options: dict[str, Any]
-    max_parallel: int | None
-    fail_fast: bool
-    dry_run: bool
-    rerun_failed: str | None
     missing_for_remote: tuple[str, ...]
 
 
 def _verbose(ctx: click.Context) -> bool:
-    """`flyte -v ...` (or `--debug`) asks for tracebacks instead of one-line errors."""
-    run_ctx = _run_context(ctx)
-    return bool(ctx.find_root().params.get("verbose") or (run_ctx and run_ctx.params.get("debug")))
+    """`flyte -v ...` asks for tracebacks instead of one-line errors (`--debug` keeps `flyte run`'s meaning)."""
+    return bool(ctx.find_root().params.get("verbose"))
 
 
 def _lineage(ctx: click.Context | None) -> Iterable[click.Context]:
@@ -93,41 +100,41 @@ def _run_context(ctx: click.Context) -> click.Context | None:
 # Overrides: which flag takes which namespace, syntax checked by Hydra's parser before anything runs
 
 
-def _override_key(override: str) -> str:
-    return override.lstrip("+~").split("=", 1)[0]
+class OverrideType(click.ParamType):
+    """A Hydra override, checked by Hydra's parser and for the flag's namespace as it is read.
 
+    `--hydra-override` takes Hydra's own `hydra.*` / `hydra/*` settings; the task's config flag
+    (`--cfg`, ...) takes everything else.
+    """
 
-def is_hydra_override(override: str) -> bool:
-    """True for `hydra.*` values and `hydra/*` group selections (with any `+`, `++`, `~` prefix)."""
-    key = _override_key(override)
-    return key == "hydra" or key.startswith(("hydra.", "hydra/"))
+    name = "KEY=VALUE"
 
+    def __init__(self, *, hydra_namespace: bool) -> None:
+        self.hydra_namespace = hydra_namespace
 
-def _check_overrides(ctx: click.Context, app: Sequence[str], hydra: Sequence[str], config_flag: str) -> None:
-    """Each override under the right flag, and well-formed for Hydra's parser, before anything is composed."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+        from hydra.errors import HydraException
 
-    for override in app:
-        if is_hydra_override(override):
-            raise click.UsageError(f"'{override}' is a Hydra setting: pass it as --hydra-override '{override}'.", ctx)
-    for override in hydra:
-        if not is_hydra_override(override):
-            raise click.UsageError(
-                f"--hydra-override takes hydra.* values and hydra/* groups only, got '{override}': "
-                f"pass overrides of your own config as {config_flag} '{override}'.",
+        if is_hydra_override(value) and not self.hydra_namespace:
+            self.fail(f"'{value}' is a Hydra setting: pass it as --hydra-override '{value}'.", param, ctx)
+        if not is_hydra_override(value) and self.hydra_namespace:
+            self.fail(
+                f"--hydra-override takes hydra.* values and hydra/* groups only, got '{value}': pass overrides of "
+                "your own config under the task's config flag (e.g. --cfg).",
+                param,
                 ctx,
             )
-    parser = OverridesParser.create()
-    for override in [*app, *hydra]:
         try:
-            parser.parse_override(override)
+            OverridesParser.create().parse_override(value)
         except HydraException as e:
-            raise click.UsageError(
-                f"Malformed override '{override}': {e}. Overrides are Hydra's KEY=VALUE syntax, "
+            self.fail(
+                f"malformed override '{value}': {e}. Overrides are Hydra's KEY=VALUE syntax, "
                 "e.g. optimizer.lr=0.01, +new.key=1, ~old.key, model=resnet,vit.",
+                param,
                 ctx,
-            ) from e
+            )
+        return value
 
 
 def _complete_override(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -156,7 +163,14 @@ class _OverrideOption(click.Option):
     """A repeatable option whose values are Hydra overrides, of Hydra's own settings or of the app's config."""
 
     def __init__(self, flag: str, name: str, help: str, *, hydra_namespace: bool) -> None:
-        super().__init__([flag, name], multiple=True, metavar="KEY=VALUE", help=help, shell_complete=_complete_override)
+        super().__init__(
+            [flag, name],
+            type=OverrideType(hydra_namespace=hydra_namespace),
+            multiple=True,
+            metavar="KEY=VALUE",
+            help=help,
+            shell_complete=_complete_override,
+        )
         self.hydra_namespace = hydra_namespace
 
 
@@ -173,7 +187,34 @@ def _hydra_override_option() -> click.Option:
 # `run`: the launch options
 
 
+def _launch_option(name: str, spec: OptionSpec) -> click.Option:
+    """The click option of one launch option, from its one definition."""
+    flag = "--" + name.replace("_", "-")
+    default = getattr(DEFAULTS, name)
+    if spec.kind == "flag":
+        decls = [f"{flag}/--no-{flag[2:]}"] if default else [flag]
+        return click.Option(decls, is_flag=True, default=default, show_default=bool(default), help=spec.help)
+    if spec.kind == "choice":
+        # No click default: the engine's applies, and `--local` (flyte run's) may decide the mode instead.
+        return click.Option([flag], type=click.Choice(spec.choices), show_default=str(default), help=spec.help)
+    if spec.kind == "count":
+        return click.Option(
+            [flag],
+            type=click.IntRange(min=1),
+            default=default,
+            show_default=default is not None,
+            metavar=spec.metavar,
+            help=f"{spec.help} (at least 1)",
+        )
+    return click.Option([flag], default=default, show_default=default is not None, metavar=spec.metavar, help=spec.help)
+
+
+# `run_options` has no flag of its own: flyte run's options (--name, --label, --env, ...) make it.
+_FROM_FLYTE_RUN = frozenset({"run_options"})
+
+
 def _own_options() -> list[click.Parameter]:
+    specs = option_specs()
     return [
         click.Option(
             ["--config-path"],
@@ -181,55 +222,19 @@ def _own_options() -> list[click.Parameter]:
             help="Hydra config directory, relative to the current directory or absolute. "
             "Omit it for configs registered only in the ConfigStore.",
         ),
-        click.Option(["--config-name"], metavar="NAME", help="Primary config to compose (file name without .yaml)."),
+        click.Option(
+            ["--config-name"],
+            metavar="NAME",
+            default="config",
+            show_default=True,
+            help="Primary config to compose (file name without .yaml).",
+        ),
         click.Option(
             ["--multirun", "-m"],
             is_flag=True,
             help="Run one job per combination of sweep values (or let a sweeper such as Optuna drive).",
         ),
-        click.Option(
-            ["--mode"],
-            type=click.Choice(["local", "remote"]),
-            show_default="remote",
-            help="Where jobs run: in this process, or on the configured Flyte cluster. --local means --mode local.",
-        ),
-        click.Option(
-            ["--wait/--no-wait"],
-            default=True,
-            show_default=True,
-            help="Wait for remote runs to finish and print their results, or return once they are submitted.",
-        ),
-        click.Option(
-            ["--wait-max-workers"],
-            type=click.IntRange(min=1),
-            default=32,
-            show_default=True,
-            metavar="N",
-            help="Threads that wait for remote runs of a sweep.",
-        ),
-        click.Option(
-            ["--max-parallel"],
-            type=click.IntRange(min=1),
-            metavar="N",
-            help="Most runs of a sweep in flight at once; the next starts as one finishes "
-            "(default: all at once remotely, one at a time locally).",
-        ),
-        click.Option(["--fail-fast"], is_flag=True, help="Stop starting jobs of a sweep once one has failed."),
-        click.Option(
-            ["--dry-run"], is_flag=True, help="Compose every job and print what would run, without running anything."
-        ),
-        click.Option(
-            ["--rerun-failed"],
-            metavar="SWEEP_DIR",
-            help="Rerun only the jobs of an earlier --multirun sweep (its hydra.sweep.dir) that did not succeed.",
-        ),
-        click.Option(
-            ["--task-env-key"],
-            default=DEFAULT_TASK_ENV_KEY,
-            show_default=True,
-            metavar="KEY",
-            help="Config key holding per-task Flyte settings (resources, image, ...).",
-        ),
+        *(_launch_option(name, specs[name]) for name in surface_options("cli") if name not in _FROM_FLYTE_RUN),
         _hydra_override_option(),
     ]
 
@@ -315,8 +320,6 @@ class _RunGroup(click.RichGroup):
 @click.pass_context
 def _prepare(ctx: click.Context, **params: Any) -> None:
     """Check the launch options against each other and initialise Flyte, before SCRIPT is imported."""
-    from flyte.cli._common import initialize_config
-
     run_args = RunArguments.from_dict(params)
     if run_args.local and params["mode"] == "remote":
         raise click.UsageError("--local and --mode remote contradict each other: pass one of them.")
@@ -327,9 +330,8 @@ def _prepare(ctx: click.Context, **params: Any) -> None:
             "--follow streams logs once every run is submitted, but --max-parallel submits them one by one as "
             "others finish: drop one of them."
         )
-    mode = "local" if run_args.local else params["mode"] or "remote"
+    mode = "local" if run_args.local else params["mode"] or DEFAULTS.mode
     run_args = dataclasses.replace(run_args, local=mode == "local")
-    run_options = _run_options(params, run_args, _INHERITED)
     config = initialize_config(
         ctx,
         run_args.project,
@@ -340,24 +342,43 @@ def _prepare(ctx: click.Context, **params: Any) -> None:
     )
     # flyte's typed input converters read `run_args` (e.g. to upload local files only for remote runs).
     ctx.obj = config.replace(run_args=run_args)
+    run_options = _run_options(params, run_args, _INHERITED)
     run_options.update(log_format=config.log_format, reset_root_logger=config.reset_root_logger)
+    specs = option_specs()
+    values = {
+        name: params[name]
+        for name in surface_options("cli")
+        if name not in _FROM_FLYTE_RUN and not (specs[name].kind == "choice" and params[name] is None)
+    }
+    with _as_cli_error(ctx, usage=True):
+        options = LaunchOptions.parse(
+            "cli", {**values, "mode": mode, "run_options": run_options}, multirun=params["multirun"]
+        )
     ctx.meta[_SETTINGS] = _Settings(
-        mode=mode,
-        wait=params["wait"],
+        options=options,
         follow=run_args.follow,
-        wait_max_workers=params["wait_max_workers"],
         config_path=params["config_path"],
         config_name=params["config_name"],
         multirun=params["multirun"],
-        task_env_key=params["task_env_key"],
         hydra_overrides=tuple(params["hydra_override"]),
-        run_options=run_options,
-        max_parallel=params["max_parallel"],
-        fail_fast=params["fail_fast"],
-        dry_run=params["dry_run"],
-        rerun_failed=params["rerun_failed"],
         missing_for_remote=_missing_project_or_domain(run_args, config),
     )
+
+
+@contextlib.contextmanager
+def _as_cli_error(ctx: click.Context, *, usage: bool = False) -> Iterator[None]:
+    """The one place where the engine's errors become click's: one line, or the traceback with `-v`."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        yield
+    except (FlyteHydraError, HydraException, OmegaConfBaseException) as e:
+        if _verbose(ctx):
+            raise
+        if usage and isinstance(e, ConfigurationError):
+            raise click.UsageError(str(e), ctx) from e
+        raise click.ClickException(str(e)) from e
 
 
 def _missing_project_or_domain(run_args: Any, config: Any) -> tuple[str, ...]:
@@ -370,14 +391,12 @@ def _missing_project_or_domain(run_args: Any, config: Any) -> tuple[str, ...]:
 
 def _check_remote_ready(ctx: click.Context, settings: _Settings) -> None:
     """An endpoint first (the engine's check), then a project and a domain; before anything is composed."""
-    from flyteplugins.hydra._mode import ensure_remote_ready
+    from flyteplugins.hydra.engine import ensure_remote_ready
 
-    if settings.mode != "remote" or settings.dry_run:
+    if settings.options.mode != "remote" or settings.options.dry_run:
         return
-    try:
+    with _as_cli_error(ctx):
         ensure_remote_ready()
-    except FlyteHydraError as e:
-        raise click.ClickException(str(e)) from e
     missing = settings.missing_for_remote
     if missing:
         raise click.UsageError(
@@ -415,9 +434,6 @@ class _ScriptGroup(click.RichGroup):
             raise click.ClickException(str(e)) from e
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        from flyteplugins.hydra._errors import ConfigurationError
-        from flyteplugins.hydra._task_inputs import config_parameter
-
         runnable = []
         for name, task in (self._tasks(ctx) or {}).items():
             try:
@@ -439,9 +455,6 @@ class _ScriptGroup(click.RichGroup):
             raise
 
     def _task_command(self, ctx: click.Context, name: str, task: Any) -> _TaskCommand:
-        from flyteplugins.hydra._errors import ConfigurationError
-        from flyteplugins.hydra._task_inputs import config_parameter
-
         if task is None:
             raise click.UsageError(
                 f"{self.name} has no task named '{name}'. Tasks that take a DictConfig there: "
@@ -457,10 +470,7 @@ class _ScriptGroup(click.RichGroup):
 
 def _task_input_options(task: Any, config_param: str) -> list[click.Option]:
     """The task's other inputs as `flyte run` would offer them."""
-    from flyte._internal.runtime.types_serde import transform_native_to_typed_interface
-    from flyte.cli._params import to_click_option
-
-    interface = transform_native_to_typed_interface(task.native_interface)
+    interface = typed_interface(task)
     if interface is None:
         return []
     native = task.native_interface.inputs
@@ -470,7 +480,7 @@ def _task_input_options(task: Any, config_param: str) -> list[click.Option]:
             continue
         python_type, default = native[entry.key]
         default = None if default is inspect.Parameter.empty else default
-        options.append(to_click_option(entry.key, entry.value, python_type, default))
+        options.append(task_input_option(entry.key, entry.value, python_type, default))
     return options
 
 
@@ -514,48 +524,28 @@ class _TaskCommand(click.RichCommand):
         inputs = dict(ctx.params)
         app_overrides = list(inputs.pop(self.config_param) or ())
         hydra_overrides = [*settings.hydra_overrides, *(inputs.pop("hydra_override") or ())]
-        _check_overrides(ctx, app_overrides, hydra_overrides, self.config_flag)
         _check_remote_ready(ctx, settings)
-        outcomes = self._launch(ctx, settings, [*app_overrides, *hydra_overrides], inputs)
+        request = LaunchRequest(
+            self.task,
+            config_path=settings.config_path,
+            config_name=settings.config_name,
+            overrides=[*app_overrides, *hydra_overrides],
+            multirun=settings.multirun,
+            task_inputs=inputs,
+            options=settings.options,
+            surface="cli",
+            after_submit=_follow_logs if settings.follow else None,
+        )
+        with _as_cli_error(ctx):
+            from flyteplugins.hydra.engine import launch
+
+            outcomes = launch(request)
         _report(outcomes, verbose=_verbose(ctx))
-
-    def _launch(
-        self, ctx: click.Context, settings: _Settings, overrides: list[str], inputs: dict[str, Any]
-    ) -> list[JobOutcome]:
-        from hydra.errors import HydraException
-        from omegaconf.errors import OmegaConfBaseException
-
-        from flyteplugins.hydra._sdk import launch
-
-        try:
-            return launch(
-                self.task,
-                config_path=settings.config_path,
-                config_name=settings.config_name,
-                overrides=overrides,
-                mode=settings.mode,
-                wait=settings.wait,
-                wait_max_workers=settings.wait_max_workers,
-                run_options=settings.run_options,
-                task_env_key=settings.task_env_key,
-                multirun=settings.multirun,
-                task_inputs=inputs,
-                max_parallel=settings.max_parallel,
-                fail_fast=settings.fail_fast,
-                dry_run=settings.dry_run,
-                rerun_failed=settings.rerun_failed,
-                surface="cli",
-                after_submit=_follow_logs if settings.follow else None,
-            )
-        except (FlyteHydraError, HydraException, OmegaConfBaseException) as e:
-            if _verbose(ctx):
-                raise
-            raise click.ClickException(str(e)) from e
 
 
 def _follow_logs(outcomes: Sequence[JobOutcome]) -> None:
     """`--follow`: stream each submitted run's logs in job order (all are already running)."""
-    submitted = [o for o in outcomes if o.phase == "SUBMITTED"]
+    submitted = [o for o in outcomes if o.phase == Phase.SUBMITTED]
     for outcome in submitted:
         if len(submitted) > 1:
             click.echo(f"Logs of job #{outcome.num} ({outcome.url}):", err=True)

@@ -41,13 +41,12 @@ def needs_hydra_runtime(overrides: Sequence[str]) -> bool:
 
 
 def make_config_loader(config_path: str | os.PathLike[str] | None) -> ConfigLoader:
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra._internal.utils import create_config_search_path
     from hydra.core.utils import setup_globals
 
+    from ._hydra_compat import make_loader
+
     setup_globals()
-    config_dir = resolve_config_dir(config_path)
-    return ConfigLoaderImpl(config_search_path=create_config_search_path(config_dir))
+    return make_loader(resolve_config_dir(config_path))
 
 
 def compose_single(loader: ConfigLoader, config_name: str | None, overrides: Sequence[str]) -> DictConfig:
@@ -67,18 +66,18 @@ class SweepPlan:
 
 def plan_grid_sweep(loader: ConfigLoader, config_name: str | None, overrides: Sequence[str]) -> SweepPlan:
     """Expand comma/range/glob sweeps exactly as Hydra's BasicSweeper does."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.types import RunMode
     from omegaconf import OmegaConf
+
+    from ._hydra_compat import split_grid
 
     primary = loader.load_configuration(config_name=config_name, overrides=list(overrides), run_mode=RunMode.MULTIRUN)
     params = OmegaConf.select(primary, "hydra.sweeper.params", default=None) or {}
     arguments = [f"{k}={v}" for k, v in params.items()]
     arguments += OmegaConf.to_container(primary.hydra.overrides.task, resolve=False)  # type: ignore[operator]
     parsed = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
-    (jobs,) = BasicSweeper.split_arguments(parsed, max_batch_size=None)
-    return SweepPlan(primary=primary, job_overrides=jobs)
+    return SweepPlan(primary=primary, job_overrides=split_grid(parsed))
 
 
 def number_job(cfg: DictConfig, num: int) -> DictConfig:

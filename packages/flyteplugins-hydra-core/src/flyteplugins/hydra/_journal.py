@@ -24,6 +24,17 @@ JOURNAL_NAME = "flyte_runs.jsonl"
 SUCCEEDED = "SUCCEEDED"
 
 
+def is_hydra_override(override: str) -> bool:
+    """True for `hydra.*` values and `hydra/*` group selections (with any `+`, `++`, `~` prefix)."""
+    key = override.lstrip("+~").split("=", 1)[0]
+    return key == "hydra" or key.startswith(("hydra.", "hydra/"))
+
+
+def app_overrides(overrides: Sequence[str]) -> list[str]:
+    """The overrides of the app's own config, as a sweep's record keeps them."""
+    return [o for o in overrides if not is_hydra_override(o)]
+
+
 def _jsonable(value: Any) -> Any:
     value = getattr(value, "value", value)
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -59,7 +70,7 @@ class Journal:
                 "overrides": list(outcome.overrides),
                 "phase": outcome.phase,
                 "url": outcome.url,
-                "run_name": getattr(outcome.handle, "name", None) if outcome.url else None,
+                "run_name": outcome.run_name,
                 "result": _jsonable(outcome.result) if outcome.ok and outcome.phase == SUCCEEDED else None,
                 "error": f"{type(outcome.error).__name__}: {outcome.error}" if outcome.error is not None else None,
                 "started": outcome.started,
@@ -73,12 +84,43 @@ class Journal:
 class JournalState:
     """What a journal says now: the sweep record and each job's latest record."""
 
+    path: Path
     sweep: dict[str, Any]
     jobs: dict[int, dict[str, Any]]
 
     def unfinished(self) -> list[dict[str, Any]]:
         """Jobs to run again: failed, aborted, or never finished (e.g. the process was killed)."""
         return [self.jobs[n] for n in sorted(self.jobs) if self.jobs[n]["phase"] != SUCCEEDED]
+
+    def replayed_overrides(self, given: Sequence[str], *, knob: str, exact: bool = False) -> list[str]:
+        """The sweep overrides a rerun composes: the recorded ones; overrides given again must match them.
+
+        With `exact` (the launcher, whose sweeper expands what the command line says) none given is a difference too.
+        """
+        recorded = self.sweep.get("overrides")
+        if recorded is None:
+            return list(given)
+        hydra_settings = [o for o in given if is_hydra_override(o)]
+        given = [o for o in given if not is_hydra_override(o)]
+        if (given or exact) and list(given) != list(recorded):
+            missing = [o for o in recorded if o not in given]
+            extra = [o for o in given if o not in recorded]
+            difference = (
+                "; ".join(
+                    part
+                    for part in (
+                        f"recorded but not given: {' '.join(missing)}" if missing else "",
+                        f"given but not recorded: {' '.join(extra)}" if extra else "",
+                    )
+                    if part
+                )
+                or f"same overrides in another order: {' '.join(recorded)}"
+            )
+            raise ConfigurationError(
+                f"{knob}={self.path.parent}: the overrides differ from the recorded sweep ({difference}). "
+                "A rerun repeats that sweep's failed jobs: give its overrides again, or none."
+            )
+        return [*recorded, *hydra_settings]
 
 
 def read_journal(sweep_dir: str | os.PathLike[str], *, knob: str = "rerun_failed") -> JournalState:
@@ -96,10 +138,15 @@ def read_journal(sweep_dir: str | os.PathLike[str], *, knob: str = "rerun_failed
         except json.JSONDecodeError:
             continue  # a line cut short by a crash
         if "sweep" in record:
-            sweep = record["sweep"]
+            sweep, jobs = record["sweep"], {}  # a later sweep in the same directory is the one that counts
         elif "num" in record:
             jobs[int(record["num"])] = record
-    return JournalState(sweep=sweep, jobs=jobs)
+    if not sweep and not jobs:
+        raise ConfigurationError(
+            f"{knob}={sweep_dir}: {path} records no sweep, so there is nothing to rerun. Point it at the sweep "
+            "directory of a sweep that ran."
+        )
+    return JournalState(path=path, sweep=sweep, jobs=jobs)
 
 
 def planned_again(state: JournalState, job_overrides: Sequence[Sequence[str]], first_num: int) -> list[bool]:

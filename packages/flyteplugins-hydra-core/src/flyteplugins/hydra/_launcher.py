@@ -23,31 +23,31 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from ._compose import SweepComposer
+    from ._engine import LaunchRequest
     from ._execute import PlannedJob
     from ._journal import Journal, JournalState
+    from ._options import LaunchOptions, Surface
     from ._outcome import JobOutcome
-    from ._settings import LaunchSettings, Surface
 
 log = logging.getLogger("flyteplugins.hydra")
 
-BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
-
-def check_sweeper_compatible(config: DictConfig, settings: LaunchSettings, surface: Surface) -> None:
-    """Settings that need a fixed job list, or job results, cannot go with every sweeper."""
-    from ._settings import knob
+def check_sweeper_compatible(config: DictConfig, options: LaunchOptions, surface: Surface) -> None:
+    """Options that need a fixed job list, or job results, cannot go with every sweeper."""
+    from ._hydra_compat import BASIC_SWEEPER
+    from ._options import knob
 
     sweeper = OmegaConf.select(config, "hydra.sweeper._target_", default=BASIC_SWEEPER)
     if sweeper == BASIC_SWEEPER:
         return
-    if settings.mode == "remote" and not settings.wait:
+    if options.mode == "remote" and not options.wait:
         raise ConfigurationError(
             f"{knob('wait', surface)}=false cannot be combined with the sweeper {sweeper}: it needs each job's "
             "result to choose the next trials, and without waiting there are none. Remove wait=false "
             "or use the basic (grid) sweeper."
         )
     for name in ("dry_run", "rerun_failed"):
-        if getattr(settings, name):
+        if getattr(options, name):
             raise ConfigurationError(
                 f"{knob(name, surface)} works with the basic (grid) sweeper only: {sweeper} chooses its jobs "
                 "from earlier results, so they cannot be listed or replayed."
@@ -55,35 +55,41 @@ def check_sweeper_compatible(config: DictConfig, settings: LaunchSettings, surfa
 
 
 class FlyteLauncher(Launcher):
-    """Runs Hydra jobs as Flyte runs: in-process (`mode=local`) or on a Flyte cluster (`mode=remote`)."""
+    """Runs Hydra jobs as Flyte runs: in-process (`mode=local`) or on a Flyte cluster (`mode=remote`).
 
-    def __init__(
-        self,
-        mode: str = "remote",
-        wait: bool = True,
-        wait_max_workers: int | None = 32,
-        max_parallel: int | None = None,
-        fail_fast: bool = False,
-        dry_run: bool = False,
-        rerun_failed: str | None = None,
-        task_env_key: str = "task_env",
-        surface: Surface = "launcher",
-        **_: Any,
-    ) -> None:
-        self.mode = mode
-        self.wait = wait
-        self.wait_max_workers = wait_max_workers
-        self.max_parallel = max_parallel
-        self.fail_fast = fail_fast
-        self.dry_run = dry_run
-        self.rerun_failed = rerun_failed
-        self.task_env_key = task_env_key
-        self.surface: Surface = surface
+    Hydra instantiates it with the `hydra.launcher` node's values; the SDK and CLI hand it their
+    whole `LaunchRequest` through `for_request`. Either way it keeps one `LaunchOptions`.
+    """
+
+    def __init__(self, **config: Any) -> None:
+        self._config_values = {k: v for k, v in config.items() if k != "_target_"}
+        self._options: LaunchOptions | None = None
+        self.surface: Surface = "launcher"
+        self.after_submit: Callable[[Sequence[JobOutcome]], None] | None = None
         self.config: DictConfig | None = None
         self.task_function: TaskFunction | None = None
         self.hydra_context: HydraContext | None = None
         self.outcomes: list[JobOutcome] = []
-        self.after_submit: Callable[[Sequence[JobOutcome]], None] | None = None
+        self._journal_started = False
+
+    @classmethod
+    def for_request(cls, request: LaunchRequest) -> FlyteLauncher:
+        launcher = cls()
+        launcher._options, launcher.surface, launcher.after_submit = (
+            request.options,
+            request.surface,
+            request.after_submit,
+        )
+        return launcher
+
+    @property
+    def options(self) -> LaunchOptions:
+        """The launch options; for Hydra's instance, checked on first use (errors name `hydra.launcher.*`)."""
+        from ._options import LaunchOptions
+
+        if self._options is None:
+            self._options = LaunchOptions.parse("launcher", self._config_values)
+        return self._options
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         from ._compose import ComposingLoader
@@ -94,34 +100,22 @@ class FlyteLauncher(Launcher):
         self.hydra_context = hydra_context
         self.task_function = task_function
 
-    def settings(self) -> LaunchSettings:
-        from ._settings import LaunchSettings
-
-        return LaunchSettings.checked(
-            surface=self.surface,
-            mode=self.mode,
-            wait=self.wait,
-            wait_max_workers=self.wait_max_workers,
-            max_parallel=self.max_parallel,
-            fail_fast=self.fail_fast,
-            dry_run=self.dry_run,
-            rerun_failed=self.rerun_failed,
-        )
-
-    def _checked_settings(self) -> LaunchSettings:
+    def _checked_options(self) -> LaunchOptions:
         from ._mode import ensure_remote_ready
 
         assert self.config is not None
-        settings = self.settings()
-        check_sweeper_compatible(self.config, settings, self.surface)
-        if settings.mode == "remote" and not settings.dry_run:
+        options = self.options
+        check_sweeper_compatible(self.config, options, self.surface)
+        if options.mode == "remote" and not options.dry_run:
             ensure_remote_ready()
-        return settings
+        return options
 
     def _planned_job(
         self, num: int, overrides: Sequence[str], returns: dict[int, JobReturn], composer: SweepComposer
     ) -> PlannedJob:
         from ._execute import PlannedJob
+        from ._hydra_compat import job_return_value
+        from ._task_env import task_env_key_scope
 
         assert self.config is not None and self.hydra_context is not None
         config, context, task_function = self.config, self.hydra_context, self.task_function
@@ -131,40 +125,58 @@ class FlyteLauncher(Launcher):
             return composer.compose(overrides, num)
 
         def start(job_config: DictConfig) -> Any:
-            ret = run_job(
-                hydra_context=context,
-                task_function=task_function,
-                config=job_config,
-                job_dir_key="hydra.sweep.dir",
-                job_subdir_key="hydra.sweep.subdir",
-            )
+            with task_env_key_scope(self.options.task_env_key):
+                ret = run_job(
+                    hydra_context=context,
+                    task_function=task_function,
+                    config=job_config,
+                    job_dir_key="hydra.sweep.dir",
+                    job_subdir_key="hydra.sweep.subdir",
+                )
             returns[num] = ret
             configure_log(config.hydra.hydra_logging, config.hydra.verbose)
+            value = job_return_value(ret)
             if ret.status == JobStatus.FAILED:
-                raise ret._return_value
-            return ret._return_value
+                raise value
+            return value
 
         def describe(job_config: DictConfig) -> dict[str, Any]:
-            section = job_config.get(self.task_env_key)
-            return {self.task_env_key: OmegaConf.to_container(section, resolve=True) if section else "none"}
+            key = self.options.task_env_key
+            section = job_config.get(key)
+            return {key: OmegaConf.to_container(section, resolve=True) if section else "none"}
 
         return PlannedJob(num, list(overrides), prepare, start, describe)
 
-    def _rerun_state(self, settings: LaunchSettings) -> JournalState | None:
+    def _rerun_state(self, options: LaunchOptions) -> JournalState | None:
         from ._journal import read_journal
-        from ._settings import knob
+        from ._options import knob
 
-        if settings.rerun_failed is None:
+        if options.rerun_failed is None:
             return None
-        return read_journal(settings.rerun_failed, knob=knob("rerun_failed", self.surface))
+        assert self.config is not None
+        state = read_journal(options.rerun_failed, knob=knob("rerun_failed", self.surface))
+        state.replayed_overrides(
+            list(self.config.hydra.overrides.task), knob=knob("rerun_failed", self.surface), exact=True
+        )
+        return state
 
-    def _journal(self, settings: LaunchSettings) -> Journal | None:
+    def _journal(self, options: LaunchOptions, rerun: bool) -> Journal | None:
+        """The sweep's journal; its header is written once per sweep, not per batch, and not for a rerun."""
         from ._journal import Journal
 
         assert self.config is not None
-        if settings.dry_run:
+        if options.dry_run:
             return None
-        return Journal(settings.rerun_failed or str(self.config.hydra.sweep.dir))
+        journal = Journal(options.rerun_failed or str(self.config.hydra.sweep.dir))
+        if not rerun and not self._journal_started:
+            journal.sweep(
+                surface=self.surface,
+                config_name=self.config.hydra.job.config_name,
+                overrides=list(self.config.hydra.overrides.task),
+                mode=options.mode,
+            )
+        self._journal_started = True
+        return journal
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         from ._compose import ComposingLoader
@@ -172,13 +184,13 @@ class FlyteLauncher(Launcher):
         from ._journal import planned_again
 
         assert self.config is not None and self.task_function is not None and self.hydra_context is not None
-        settings = self._checked_settings()
+        options = self._checked_options()
         setup_globals()
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
-        log.info(f"FlyteLauncher ({settings.mode}) is launching {len(job_overrides)} job(s)")
+        log.info(f"FlyteLauncher ({options.mode}) is launching {len(job_overrides)} job(s)")
 
-        state = self._rerun_state(settings)
+        state = self._rerun_state(options)
         wanted = planned_again(state, job_overrides, initial_job_idx) if state else [True] * len(job_overrides)
         returns: dict[int, JobReturn] = {}
         composer = ComposingLoader.wrap(self.hydra_context.config_loader).composer(self.config)
@@ -187,10 +199,8 @@ class FlyteLauncher(Launcher):
             for i, overrides in enumerate(job_overrides)
             if wanted[i]
         ]
-        journal = self._journal(settings)
-        if journal is not None:
-            journal.sweep(surface=self.surface, config_name=self.config.hydra.job.config_name)
-        outcomes = {o.num: o for o in execute(jobs, settings, journal=journal, after_submit=self.after_submit)}
+        journal = self._journal(options, rerun=state is not None)
+        outcomes = {o.num: o for o in execute(jobs, options, journal=journal, after_submit=self.after_submit)}
         self.outcomes.extend(outcomes.values())
         results = []
         for i, overrides in enumerate(job_overrides):

@@ -1,22 +1,11 @@
-"""Execution mode: validate it, and make Flyte honour it whatever the user's own `flyte.init` did."""
+"""Execution mode: make Flyte honour it whatever the user's own `flyte.init` did."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Literal
 
 from ._errors import ConfigurationError
-
-Mode = Literal["local", "remote"]
-MODES: tuple[str, ...] = ("local", "remote")
-
-
-def check_mode(mode: object, *, knob: str = "mode") -> Mode:
-    """Reject anything but `local`/`remote` before a single job is composed."""
-    if mode not in MODES:
-        raise ConfigurationError(f"{knob} must be 'local' or 'remote', got {mode!r}. Pick one of: local, remote.")
-    return mode  # type: ignore[return-value]
 
 
 def ensure_remote_ready() -> None:
@@ -25,14 +14,13 @@ def ensure_remote_ready() -> None:
     Remote mode must never silently fall back to a local run: without an endpoint `flyte.run`
     would execute in-process, so the absence of one is an error here.
     """
-    from flyte._initialize import _get_init_config
+    from ._flyte_compat import get_init_config_or_none, resolve_config_path
 
-    current = _get_init_config()
+    current = get_init_config_or_none()
     if current is not None and current.client is not None:
         return
     import flyte
     import flyte.config
-    from flyte.config._reader import resolve_config_path
 
     # Resolve the file now: flyte caches the default lookup, which may predate FLYTECTL_CONFIG being set.
     path = resolve_config_path()
@@ -56,12 +44,13 @@ def forced_local() -> Iterator[None]:
     over whatever the app initialises globally, so local mode stays local.
     """
     import flyte
-    from flyte._initialize import _get_init_config, init_config_context
 
-    current = _get_init_config()
+    from ._flyte_compat import get_init_config_or_none, init_config_context
+
+    current = get_init_config_or_none()
     if current is None:
         flyte.init()
-        current = _get_init_config()
+        current = get_init_config_or_none()
     assert current is not None
     with init_config_context(current.replace(client=None)):
         yield

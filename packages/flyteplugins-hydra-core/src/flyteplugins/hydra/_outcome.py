@@ -6,6 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._phase import Phase
+
 
 class RunResult:
     """A finished Flyte run: the task's output (`value`) and where to look at it (`url`).
@@ -58,8 +60,9 @@ class JobOutcome:
 
     num: int
     overrides: Sequence[str]
-    phase: str = "PENDING"
+    phase: Phase = Phase.PENDING
     url: str | None = None
+    run_name: str | None = None
     result: Any = None
     error: BaseException | None = None
     handle: Any = field(default=None, repr=False)

@@ -43,21 +43,26 @@ def _seconds(outcome: JobOutcome) -> str:
 class Progress:
     """Reports one launch: a live view on terminals, plain event lines elsewhere."""
 
-    def __init__(self, total: int, *, numbered: bool, live: bool | None = None) -> None:
+    def __init__(self, total: int, *, numbered: bool, style: str = "auto", live: bool | None = None) -> None:
         self.total = total
         self.numbered = numbered
+        self.quiet = style == "off"
         self.finished_count = 0
         self._outcomes: dict[int, JobOutcome] = {}
         self._lock = threading.Lock()
         self._live: Any = None
         self._started = time.monotonic()
-        if (live if live is not None else _interactive()) and total > 1:
+        if live is None:
+            live = style == "auto" and _interactive()
+        if live and total > 1:
             from rich.live import Live
 
             self._live = Live(self, refresh_per_second=4, transient=True, redirect_stdout=False)
             self._live.start()
 
     def _line(self, text: str) -> None:
+        if self.quiet:
+            return
         if self._live is not None:
             self._live.console.print(text, markup=False, highlight=False, soft_wrap=True)
         else:
@@ -136,9 +141,9 @@ def dry_run(plans: Sequence[tuple[JobOutcome, dict[str, Any]]], mode: str) -> No
             print(f"      {key}: {value}", flush=True)
 
 
-def summary(outcomes: Sequence[JobOutcome]) -> None:
+def summary(outcomes: Sequence[JobOutcome], *, style: str = "auto") -> None:
     """A table of every job of a sweep once it is over: number, overrides, phase, result, duration, URL."""
-    if len(outcomes) < 2:
+    if len(outcomes) < 2 or style == "off":
         return
     rows = [
         (

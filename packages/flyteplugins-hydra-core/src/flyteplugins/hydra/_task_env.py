@@ -6,9 +6,11 @@ former into the latter so hardware presets can be selected and swept like any ot
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import inspect
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 from ._errors import ConfigurationError
@@ -20,6 +22,19 @@ _IMAGE = "image"
 _PRIMARY = "primary_container_name"
 _RESOURCES = "resources"
 _NOT_OVERRIDABLE = frozenset({"short_name", "self"})
+
+# The launch's `task_env_key`, for `apply_task_env` calls in the app's own code (the launcher path).
+_LAUNCH_KEY: contextvars.ContextVar[str] = contextvars.ContextVar("flyte_hydra_task_env_key")
+
+
+@contextlib.contextmanager
+def task_env_key_scope(key: str) -> Iterator[None]:
+    """While a launch runs a job, `apply_task_env` without a key reads this launch's key."""
+    token = _LAUNCH_KEY.set(key)
+    try:
+        yield
+    finally:
+        _LAUNCH_KEY.reset(token)
 
 
 def task_env_section(cfg: Any, task_name: str, task_env_key: str = DEFAULT_TASK_ENV_KEY) -> dict[str, Any] | None:
@@ -124,7 +139,7 @@ def lower_task_env(task: Any, settings: Mapping[str, Any], where: str) -> dict[s
     return kwargs
 
 
-def apply_task_env(task: T, cfg: Any, task_env_key: str = DEFAULT_TASK_ENV_KEY, task_name: str | None = None) -> T:
+def apply_task_env(task: T, cfg: Any, task_env_key: str | None = None, task_name: str | None = None) -> T:
     """Return `task` overridden with `cfg[task_env_key][task_name]`, or `task` itself when nothing applies.
 
     The entry task of every launch gets this automatically; call it yourself for child tasks::
@@ -132,8 +147,11 @@ def apply_task_env(task: T, cfg: Any, task_env_key: str = DEFAULT_TASK_ENV_KEY, 
         train = apply_task_env(train_model, cfg)
         _, loss = await train(cfg, data)
 
-    `task_name` defaults to the task's function name (`train_model` above).
+    `task_name` defaults to the task's function name (`train_model` above); `task_env_key` to the
+    launch's own (`hydra.launcher.task_env_key`, `--task-env-key`), which is `task_env` unless set.
     """
+    if task_env_key is None:
+        task_env_key = _LAUNCH_KEY.get(DEFAULT_TASK_ENV_KEY)
     name = task_name or getattr(task, "short_name", None) or getattr(task, "name", None)
     if not isinstance(name, str):
         raise ConfigurationError(f"{task!r} is not a Flyte task: decorate it with @env.task (flyte.TaskEnvironment).")

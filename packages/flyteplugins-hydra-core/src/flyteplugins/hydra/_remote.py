@@ -1,0 +1,120 @@
+"""Remote scheduling: submit runs to a Flyte cluster, then wait for them; or keep a capped number in flight."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._report import not_waiting, waiting
+from ._results import await_remote, finished_result, is_remote_run
+from ._schedule import NOT_PREPARED, collect, prepare, rolling
+from ._workers import DaemonWorkers, WorkItem
+
+if TYPE_CHECKING:
+    from ._execute import PlannedJob
+    from ._options import LaunchOptions
+    from ._outcome import JobOutcome
+    from ._tracker import Tracker
+
+_SUBMIT_WORKERS = 32
+
+AfterSubmit = Callable[[Sequence["JobOutcome"]], None]
+
+
+def _accept(tracker: Tracker, item: WorkItem, handle: Any, error: BaseException | None) -> bool:
+    """Record one submission's answer; True when a remote run is now in flight."""
+    if error is not None:
+        if not isinstance(error, Exception):
+            raise error
+        tracker.failed(item.outcome, error)
+        return False
+    if not is_remote_run(handle):
+        # The app's own code ran in-process (a plain value, or a local run): it has finished already.
+        tracker.succeeded(item.outcome, finished_result(handle))
+        return False
+    tracker.submitted(item.outcome, handle)
+    return True
+
+
+def _submit(tracker: Tracker, item: WorkItem) -> bool:
+    tracker.submitting(item.outcome)
+    try:
+        handle, error = item.job.start(item.prepared), None
+    except Exception as e:
+        handle, error = None, e
+    return _accept(tracker, item, handle, error)
+
+
+def _waiters(count: int) -> DaemonWorkers:
+    """Threads that wait on work items until each remote run is terminal."""
+    return DaemonWorkers(count, lambda item: await_remote(item.outcome.handle), "flyte-hydra-wait")
+
+
+def _submit_all(jobs: Sequence[PlannedJob], tracker: Tracker, concurrent: bool) -> list[WorkItem]:
+    """Every job submitted before any waiting; in job order. Submissions overlap when `concurrent`."""
+    items = []
+    for index, job in enumerate(jobs):
+        prepared = prepare(job, tracker, index)
+        if prepared is not NOT_PREPARED:
+            items.append(WorkItem(job, tracker.outcomes[index], prepared))
+    if not concurrent or len(items) < 2:
+        return [item for item in items if _submit(tracker, item)]
+    # The first submission builds and uploads the code bundle and resolves images; flyte caches
+    # both, so once it is done the rest of the sweep reuses them and can be submitted in parallel.
+    first, rest = items[0], items[1:]
+    in_flight = [first] if _submit(tracker, first) else []
+    with DaemonWorkers(
+        min(_SUBMIT_WORKERS, len(rest)), lambda item: item.job.start(item.prepared), "flyte-hydra-submit"
+    ) as workers:
+        for item in rest:
+            tracker.submitting(item.outcome)
+            workers.put(item)
+        for _ in rest:
+            done = workers.get()
+            if _accept(tracker, done.item, done.value, done.error):
+                in_flight.append(done.item)
+    order = {id(item): i for i, item in enumerate(items)}
+    return sorted(in_flight, key=lambda item: order[id(item)])
+
+
+def _wait_all(items: Sequence[WorkItem], tracker: Tracker, threads: int | None) -> None:
+    if not items:
+        return
+    count = min(len(items), threads or len(items))
+    waiting(len(items), count)
+    with _waiters(count) as workers:
+        for item in items:
+            workers.put(item)
+        for _ in items:
+            collect(workers, tracker)
+
+
+def _capped(jobs: Sequence[PlannedJob], tracker: Tracker, options: LaunchOptions, limit: int) -> None:
+    """Submit as runs finish, never more than `limit` in flight."""
+    threads = min(limit, options.wait_max_workers or limit)
+    waiting(len(jobs), threads)
+    with _waiters(threads) as workers:
+        rolling(jobs, tracker, workers, limit, lambda item: _submit(tracker, item))
+
+
+def run_remote(
+    jobs: Sequence[PlannedJob],
+    tracker: Tracker,
+    options: LaunchOptions,
+    *,
+    concurrent_submit: bool,
+    after_submit: AfterSubmit | None,
+) -> None:
+    limit = options.parallel
+    if limit is not None:
+        _capped(jobs, tracker, options, limit)
+        return
+    in_flight = _submit_all(jobs, tracker, concurrent_submit)
+    if after_submit is not None and in_flight:
+        after_submit([item.outcome for item in in_flight])
+    if not options.wait:
+        for item in in_flight:
+            item.outcome.result = item.outcome.handle
+        not_waiting(len(in_flight))
+        return
+    _wait_all(in_flight, tracker, options.wait_max_workers)

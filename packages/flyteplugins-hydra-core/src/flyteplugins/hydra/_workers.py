@@ -1,0 +1,97 @@
+"""Daemon worker threads for the executor, and the item each one works on."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._execute import PlannedJob
+    from ._outcome import JobOutcome
+
+
+@dataclass
+class WorkItem:
+    """One job handed to a worker: what to run, where its fate is recorded, and its composed input."""
+
+    job: PlannedJob
+    outcome: JobOutcome
+    prepared: Any = None
+
+
+@dataclass
+class Done:
+    """What a worker hands back: the item, and the value it produced or the exception it raised."""
+
+    item: WorkItem
+    value: Any = None
+    error: BaseException | None = None
+
+
+class DaemonWorkers:
+    """A few worker threads that never keep the process alive.
+
+    After Ctrl-C the executor aborts runs and returns without joining them, so an interrupted
+    sweep exits promptly instead of hanging in a thread pool's shutdown.
+    """
+
+    _STOP = object()
+
+    def __init__(self, count: int, work: Callable[[WorkItem], Any], name: str) -> None:
+        self._inbox: queue.Queue[Any] = queue.Queue()
+        self._outbox: queue.Queue[Done] = queue.Queue()
+        self._work = work
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True) for i in range(max(1, count))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _loop(self) -> None:
+        while (item := self._inbox.get()) is not self._STOP:
+            try:
+                self._outbox.put(Done(item, self._work(item)))
+            except BaseException as e:
+                self._outbox.put(Done(item, error=e))
+
+    def put(self, item: WorkItem) -> None:
+        self._inbox.put(item)
+
+    def get(self) -> Done:
+        """The next finished item; polls so that Ctrl-C reaches the main thread while it waits."""
+        while True:
+            with contextlib.suppress(queue.Empty):
+                return self._outbox.get(timeout=0.2)
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._inbox.put(self._STOP)
+
+    def __enter__(self) -> DaemonWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def second_interrupt_exits() -> Iterator[None]:
+    """While aborting, a second Ctrl-C leaves at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit_now(signum: int, frame: Any) -> None:
+        os._exit(130)
+
+    previous = signal.signal(signal.SIGINT, _exit_now)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
