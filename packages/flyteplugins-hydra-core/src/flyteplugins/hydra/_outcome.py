@@ -65,6 +65,7 @@ class JobOutcome:
     handle: Any = field(default=None, repr=False)
     started: float | None = None
     finished: float | None = None
+    run_name: str | None = None
 
     @property
     def ok(self) -> bool:

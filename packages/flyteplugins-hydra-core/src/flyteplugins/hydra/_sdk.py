@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import inspect
 import os
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ConfigurationError, JobFailedError, SweepFailedError
 from ._flyte_compat import SweepCodeBundle
+from ._identity import SweepIdentity
 from ._task_env import DEFAULT_TASK_ENV_KEY
 
 if TYPE_CHECKING:
@@ -72,6 +72,8 @@ class _Prepared(NamedTuple):
     entry: Any
     cfg: DictConfig
     name: str | None
+    num: int | None = None
+    overrides: Sequence[str] = ()
 
 
 class _Submission:
@@ -92,34 +94,28 @@ class _Submission:
         self.mode = mode
         self.run_options = dict(run_options)
         self.task_env_key = task_env_key
-        self.sweep_id = secrets.token_hex(3)
+        self.identity = SweepIdentity.new()
         self.bundle = SweepCodeBundle()
 
     def run_name(self, num: int | None) -> str | None:
-        """Run names unique within a sweep: a given `name` gets the job number appended, and local
-        sweep jobs are named `<task>-<sweep id>-<job>` so their log lines say which job they belong to."""
-        name = self.run_options.get("name")
-        if num is None:
-            return name
-        if name:
-            return f"{name}-{num}"
-        return f"{self.task.short_name}-{self.sweep_id}-{num}" if self.mode == "local" else None
+        """Run names unique in a sweep, chosen here so a run can be found even if its submission is never answered."""
+        return self.identity.run_name(self.task.short_name, num, self.run_options.get("name"))
 
-    def prepare(self, cfg: DictConfig, num: int | None = None) -> _Prepared:
+    def prepare(self, cfg: DictConfig, num: int | None = None, overrides: Sequence[str] = ()) -> _Prepared:
         """The entry task with its `task_env` applied, the config it will receive, and the run's name."""
         from ._compose import task_config
         from ._task_env import apply_task_env
 
         cfg = task_config(cfg)
         entry = apply_task_env(self.task, cfg, task_env_key=self.task_env_key)
-        return _Prepared(entry, cfg, self.run_name(num))
+        return _Prepared(entry, cfg, self.run_name(num), num, tuple(overrides))
 
     def start(self, prepared: _Prepared) -> Any:
         import flyte
 
-        options = dict(self.run_options)
-        if prepared.name:
-            options["name"] = prepared.name
+        options = self.identity.run_options(
+            self.run_options, num=prepared.num, overrides=prepared.overrides, name=prepared.name
+        )
         runner = flyte.with_runcontext(mode=self.mode, **options)  # type: ignore[arg-type]
         if self.mode == "remote":
             runner = self.bundle.apply(runner)
@@ -137,13 +133,14 @@ class _Submission:
         """Hydra task function for the sweeper-driven path (Hydra has already removed the `hydra` node)."""
         from hydra.core.hydra_config import HydraConfig
 
-        return self.start(self.prepare(cfg, HydraConfig.get().job.get("num")))
+        hydra_cfg = HydraConfig.get()
+        return self.start(self.prepare(cfg, hydra_cfg.job.get("num"), list(hydra_cfg.overrides.task)))
 
 
 def _job(num: int, overrides: list[str], compose: Callable[[], DictConfig], submit: _Submission) -> PlannedJob:
     from ._execute import PlannedJob
 
-    return PlannedJob(num, overrides, lambda: submit.prepare(compose(), num), submit.start, submit.describe)
+    return PlannedJob(num, overrides, lambda: submit.prepare(compose(), num, overrides), submit.start, submit.describe)
 
 
 def _single_job(loader: ConfigLoader, config_name: str | None, overrides: list[str], submit: _Submission) -> PlannedJob:
@@ -282,7 +279,9 @@ def launch(
     from ._execute import execute
     from ._journal import Journal, read_journal
     from ._mode import ensure_remote_ready
+    from ._report import come_back_later, sweep_started
     from ._settings import LaunchSettings, knob
+    from ._sweep import refresh
     from ._task_inputs import check_task_inputs, config_parameter
 
     settings = LaunchSettings.checked(
@@ -304,9 +303,13 @@ def launch(
     rerun = read_journal(settings.rerun_failed, knob=knob("rerun_failed", surface)) if settings.rerun_failed else None
     if settings.mode == "remote" and not settings.dry_run:
         ensure_remote_ready()
+    if rerun is not None:
+        rerun = refresh(rerun, settings.rerun_failed)
     loader = make_config_loader(config_path)
     JobRuntime().set("name", task.short_name)
     submit = _Submission(task, config_param, task_inputs, settings.mode, options, task_env_key)
+    if rerun is not None:
+        submit.identity = submit.identity.rerun_of(rerun.sweep)
     if multirun and needs_hydra_runtime(hydra_overrides):
         return _sweep_with_hydra_runtime(loader, config_name, hydra_overrides, submit, settings, surface, after_submit)
     if not multirun:
@@ -317,8 +320,13 @@ def launch(
     if not settings.dry_run:
         journal = Journal(settings.rerun_failed or sweep_dir)
         if rerun is None:
-            journal.sweep(surface=surface, config_name=config_name, overrides=hydra_overrides)
-    return execute(jobs, settings, journal=journal, concurrent_submit=True, after_submit=after_submit)
+            header = submit.identity.header(mode=settings.mode, task=task.name)
+            journal.sweep(surface=surface, config_name=config_name, overrides=hydra_overrides, **header)
+        sweep_started(submit.identity.sweep_id, journal.path)
+    outcomes = execute(jobs, settings, journal=journal, concurrent_submit=True, after_submit=after_submit)
+    if journal is not None and settings.mode == "remote" and not settings.wait:
+        come_back_later(journal.path.parent)
+    return outcomes
 
 
 def hydra_run(
