@@ -81,18 +81,26 @@ class SweepIdentity:
         return merged
 
     def header(self, *, mode: str, task: str | None) -> dict[str, Any]:
-        """What the journal header records so the sweep can be found and re-read later."""
-        project, domain = _project_and_domain() if mode == "remote" else (None, None)
-        return {
-            "sweep_id": self.sweep_id,
-            "mode": mode,
-            "task": task,
-            "project": project,
-            "domain": domain,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "started": time.time(),
-        }
+        return sweep_header(self.sweep_id, mode=mode, task=task)
+
+
+def sweep_header(sweep_id: str | None, *, mode: str, task: str | None) -> dict[str, Any]:
+    """What the journal header records so the sweep can be found and re-read later.
+
+    `sweep_id` is None when the runs carry no labels (the launcher: the app submits them itself),
+    and the runs are then found by the names the journal recorded.
+    """
+    project, domain = _project_and_domain() if mode == "remote" else (None, None)
+    return {
+        "sweep_id": sweep_id,
+        "mode": mode,
+        "task": task,
+        "project": project,
+        "domain": domain,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "started": time.time(),
+    }
 
 
 def _project_and_domain() -> tuple[str | None, str | None]:

@@ -153,10 +153,12 @@ class FlyteLauncher(Launcher):
     def _rerun_state(self, settings: LaunchSettings) -> JournalState | None:
         from ._journal import read_journal
         from ._settings import knob
+        from ._sweep import refresh
 
         if settings.rerun_failed is None:
             return None
-        return read_journal(settings.rerun_failed, knob=knob("rerun_failed", self.surface))
+        state = read_journal(settings.rerun_failed, knob=knob("rerun_failed", self.surface))
+        return refresh(state, settings.rerun_failed)
 
     def _journal(self, settings: LaunchSettings) -> Journal | None:
         from ._journal import Journal
@@ -169,7 +171,9 @@ class FlyteLauncher(Launcher):
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
         from ._compose import ComposingLoader
         from ._execute import execute
+        from ._identity import sweep_header
         from ._journal import planned_again
+        from ._report import come_back_later
 
         assert self.config is not None and self.task_function is not None and self.hydra_context is not None
         settings = self._checked_settings()
@@ -189,8 +193,11 @@ class FlyteLauncher(Launcher):
         ]
         journal = self._journal(settings)
         if journal is not None:
-            journal.sweep(surface=self.surface, config_name=self.config.hydra.job.config_name)
+            header = sweep_header(None, mode=settings.mode, task=self.config.hydra.job.name)
+            journal.sweep(surface=self.surface, config_name=self.config.hydra.job.config_name, **header)
         outcomes = {o.num: o for o in execute(jobs, settings, journal=journal, after_submit=self.after_submit)}
+        if journal is not None and settings.mode == "remote" and not settings.wait:
+            come_back_later(journal.path.parent)
         self.outcomes.extend(outcomes.values())
         results = []
         for i, overrides in enumerate(job_overrides):
