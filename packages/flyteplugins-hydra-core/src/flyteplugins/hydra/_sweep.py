@@ -65,18 +65,19 @@ def _from_run(outcome: JobOutcome, run: Run) -> None:
     """Take the run's phase, times, output or error (fetching the latter two once it is terminal)."""
     from ._execute import _output_value, _remote_error_detail
 
-    outcome.handle, outcome.run_name, outcome.url = run, run.name, run.url
+    phase, result, error = phase_name(run.phase), None, None
+    if phase == SUCCEEDED:
+        result = RunResult(_output_value(run.outputs()), url=run.url, run=run, phase=SUCCEEDED)
+    elif phase in TERMINAL:
+        error = RemoteRunError(phase, run.url, _remote_error_detail(run))
+    # Everything is fetched before anything is set: other threads may journal this outcome at any time.
     status = run.pb2.action.status
     if status.HasField("start_time"):
         outcome.started = _seconds(status.start_time)
     if status.HasField("end_time"):
         outcome.finished = _seconds(status.end_time)
-    outcome.phase = phase_name(run.phase)
-    outcome.result, outcome.error = None, None
-    if outcome.phase == SUCCEEDED:
-        outcome.result = RunResult(_output_value(run.outputs()), url=run.url, run=run, phase=SUCCEEDED)
-    elif outcome.phase in TERMINAL:
-        outcome.error = RemoteRunError(outcome.phase, run.url, _remote_error_detail(run))
+    outcome.handle, outcome.run_name, outcome.url = run, run.name, run.url
+    outcome.result, outcome.error, outcome.phase = result, error, phase
 
 
 def _parallel(work: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
@@ -199,8 +200,8 @@ class Sweep:
     def _fingerprint(outcome: JobOutcome) -> tuple[Any, ...]:
         return outcome.phase, outcome.url, outcome.run_name
 
-    def _write_back(self) -> None:
-        for outcome in self.outcomes:
+    def _write_back(self, outcomes: Iterable[JobOutcome] | None = None) -> None:
+        for outcome in self.outcomes if outcomes is None else outcomes:
             fingerprint = self._fingerprint(outcome)
             if self._seen.get(outcome.num) != fingerprint and outcome.phase != NOT_SUBMITTED:
                 if self._journal is not None:
@@ -275,7 +276,7 @@ class Sweep:
                 outcome, _, error = workers.get()
                 if error is not None:
                     outcome.phase, outcome.error = "FAILED", error
-                self._write_back()
+                self._write_back([outcome])
                 progress.finished(outcome)
         finally:
             if workers is not None:
