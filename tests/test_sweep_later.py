@@ -206,7 +206,8 @@ def test_every_run_of_a_sweep_is_named_labelled_and_annotated(flyte_loopback, tm
         {"team": "ml", "hydra-sweep": sweep_id, "hydra-job": "0"},
         {"team": "ml", "hydra-sweep": sweep_id, "hydra-job": "1"},
     ]
-    assert [json.loads(r.message.run_spec.annotations.values["hydra-overrides"]) for r in requests] == [["x=1"], ["x=2"]]
+    annotations = [r.message.run_spec.annotations.values for r in requests]
+    assert [json.loads(a["hydra-overrides"]) for a in annotations] == [["x=1"], ["x=2"]]
 
 
 def test_an_unknown_sweep_id_says_what_was_looked_for(flyte_loopback):
