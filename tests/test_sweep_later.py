@@ -248,3 +248,25 @@ def test_the_executable_waits_for_a_sweep_by_id(flyte_loopback, tmp_path):
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert labelled_phases(flyte_loopback, sweep_id) == {"0": "SUCCEEDED"}
+
+
+def test_a_launcher_sweep_without_waiting_is_followed_by_its_directory(flyte_loopback, tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    proc = run_script(
+        APPS / "hydra_app.py",
+        "--multirun",
+        "hydra/launcher=flyte",
+        "hydra.launcher.wait=false",
+        "+task=objective",
+        "x=0.1,0.5",
+        f"hydra.sweep.dir={sweep_dir}",
+        cwd=APPS.parent,
+        env={"FLYTECTL_CONFIG": str(flyte_loopback.config_path)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"flyte hydra wait {sweep_dir}" in proc.stdout
+
+    result = flyte_cli("hydra", "wait", sweep_dir)
+
+    assert result.exit_code == 0, result.output
+    assert journal_phases(str(sweep_dir)) == {0: "SUCCEEDED", 1: "SUCCEEDED"}
