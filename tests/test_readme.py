@@ -21,7 +21,12 @@ def first_commands() -> list[str]:
 def python_blocks_using_the_sdk() -> list[str]:
     """SDK examples that run on their own (one naming an earlier sweep's directory needs that sweep first)."""
     blocks = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
-    return [b for b in blocks if ("hydra_run(" in b or "hydra_sweep(" in b) and "rerun_failed=" not in b]
+    runnable = [b for b in blocks if ("hydra_run(" in b or "hydra_sweep(" in b) and "rerun_failed=" not in b]
+    return [b for b in runnable if "wait=False" not in b]  # long sweeps run remotely, below
+
+
+def long_sweep_section() -> str:
+    return README.split("## Long sweeps", 1)[1].split("\n## ", 1)[0]
 
 
 def test_readme_opens_with_the_walkthrough_and_the_test_command():
@@ -55,3 +60,30 @@ def test_sdk_examples_run(index, in_examples):
 
     produced = namespace.get("results") or [namespace.get("result")]
     assert produced and all(isinstance(r, RunResult) and isinstance(r.value, float) for r in produced)
+
+
+def test_long_sweep_examples_run_as_written(flyte_loopback, in_examples, tmp_path):
+    """Submit without waiting, then every `flyte hydra` line and the `Sweep` block, on the loopback."""
+    import train
+    from cli_support import flyte_cli
+
+    from flyteplugins.hydra import RunResult, Sweep, hydra_sweep
+
+    section = long_sweep_section()
+    submit, attach = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    commands = re.findall(r"```bash\n(.*?)```", section, re.DOTALL)[0].strip().splitlines()
+    placeholder_dir = "multirun/2026-11-29/14-00-00"
+    sweep_dir = str(tmp_path / "sweep")
+    flyte_loopback.nested = True  # pipeline awaits its child tasks
+    exec(submit.replace(placeholder_dir, sweep_dir), {"pipeline": train.pipeline, "hydra_sweep": hydra_sweep})
+    sweep_id = Sweep.open(sweep_dir).id
+
+    for command in commands:
+        argv = shlex.split(command.replace(placeholder_dir, sweep_dir).replace("1a2b3c4d", sweep_id))
+        result = flyte_cli(*argv[1:])
+        assert result.exit_code == 0, (command, result.output)
+    namespace: dict = {"Sweep": Sweep}
+    exec(attach.replace(placeholder_dir, sweep_dir), namespace)
+
+    assert len(namespace["results"]) == 2
+    assert all(isinstance(r, RunResult) and isinstance(r.value, float) for r in namespace["results"])

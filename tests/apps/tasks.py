@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -51,6 +52,13 @@ def objective(cfg: DictConfig) -> float:
         with open(cfg.log, "a") as f:
             f.write(f"{value}\n")
     return value
+
+
+@env.task
+async def lingers(cfg: DictConfig) -> float:
+    """Still running long after a test looks at it, unless aborted."""
+    await asyncio.sleep(float(cfg.get("seconds", 120)))
+    return float(cfg.x)
 
 
 @env.task

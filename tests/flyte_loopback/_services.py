@@ -17,7 +17,7 @@ from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from flyteidl2.cluster import payload_pb2 as cluster_pb2
 from flyteidl2.cluster.service_connect import ClusterService
-from flyteidl2.common import identifier_pb2
+from flyteidl2.common import identifier_pb2, list_pb2, phase_pb2
 from flyteidl2.common import run_pb2 as common_run_pb2
 from flyteidl2.dataproxy import dataproxy_service_pb2 as dp_pb2
 from flyteidl2.dataproxy.dataproxy_service_connect import DataProxyService
@@ -44,6 +44,26 @@ def _action_or_404(plane: ControlPlane, action_id: identifier_pb2.ActionIdentifi
     if action is None:
         raise ConnectError(Code.NOT_FOUND, f"Action {action_id.run.name}/{action_id.name} does not exist")
     return action
+
+
+def _matches(run: Run, condition: list_pb2.Filter) -> bool:
+    """The `ListRuns` filters `flyte.remote.Run.listall` sends for labels, phases and task names."""
+    function, name, values = condition.function, condition.field, list(condition.values)
+    if name.startswith("labels."):
+        labels = run.run_spec.labels.values
+        key = name.removeprefix("labels.")
+        if function == list_pb2.Filter.EXISTS:
+            return key in labels
+        if function == list_pb2.Filter.EQUAL:
+            return labels.get(key) in values
+    elif name == "phase" and function in (list_pb2.Filter.EQUAL, list_pb2.Filter.VALUE_IN):
+        return phase_pb2.ActionPhase.Name(run.root.phase) in values or str(run.root.phase) in values
+    elif name == "task_name" and function == list_pb2.Filter.EQUAL:
+        return run.root.task_spec.task_template.id.name in values
+    raise ConnectError(
+        Code.UNIMPLEMENTED,
+        f"flyte_loopback cannot filter runs by {list_pb2.Filter.Function.Name(function)} on {name!r}",
+    )
 
 
 class LoopbackClusterService(ClusterService):
@@ -125,6 +145,23 @@ class LoopbackRunService(RunService):
         except KeyError as e:
             raise ConnectError(Code.ALREADY_EXISTS, f"Run {run_id.name!r} already exists") from e
         return rs_pb2.CreateRunResponse(run=run_definition_pb2.Run(action=run.root.summary()))
+
+    async def list_runs(self, request: rs_pb2.ListRunsRequest, ctx: Any) -> rs_pb2.ListRunsResponse:
+        project = request.project_id
+        matches = [
+            run
+            for run in self._plane.store.runs.values()
+            if (not project.name or run.run_id.project == project.name)
+            and (not project.domain or run.run_id.domain == project.domain)
+            and all(_matches(run, f) for f in request.request.filters)
+        ]
+        start = int(request.request.token or 0)
+        end = start + (request.request.limit or 100)
+        page = [
+            run_definition_pb2.Run(action=run.root.summary(), labels=dict(run.run_spec.labels.values))
+            for run in matches[start:end]
+        ]
+        return rs_pb2.ListRunsResponse(runs=page, token=str(end) if end < len(matches) else "")
 
     async def abort_run(self, request: rs_pb2.AbortRunRequest, ctx: Any) -> rs_pb2.AbortRunResponse:
         run = _run_or_404(self._plane, request.run_id)

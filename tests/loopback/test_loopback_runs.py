@@ -6,6 +6,7 @@ from pathlib import Path
 
 import flyte
 import flyte.errors
+import flyte.remote
 import loopback_tasks
 import pytest
 from flyte.models import ActionPhase
@@ -99,3 +100,32 @@ def test_a_pod_template_task_runs_its_primary_container(remote: LoopbackServer) 
     run.wait(quiet=True)
 
     assert run.outputs()[0] == "hi"
+
+
+def test_runs_are_listed_by_label_with_their_labels(remote: LoopbackServer) -> None:
+    first = flyte.with_runcontext(mode="remote", labels={"sweep": "s1", "job": "0"}).run(loopback_tasks.add, x=1, y=1)
+    flyte.with_runcontext(mode="remote", labels={"sweep": "s2", "job": "0"}).run(loopback_tasks.add, x=2, y=2)
+    flyte.with_runcontext(mode="remote").run(loopback_tasks.add, x=3, y=3)
+
+    listed = list(flyte.remote.Run.listall(with_labels={"sweep": "s1"}))
+    keyed = list(flyte.remote.Run.listall(with_label_keys=["sweep"]))
+
+    assert [r.name for r in listed] == [first.name]
+    assert dict(listed[0].pb2.labels) == {"sweep": "s1", "job": "0"}
+    assert len(keyed) == 2
+    assert remote.requests("ListRuns")[0].message.request.filters[0].field == "labels.sweep"
+
+
+def test_run_listing_returns_every_run_up_to_the_limit(remote: LoopbackServer) -> None:
+    names = {_submit(loopback_tasks.add, x=i, y=0).name for i in range(3)}
+
+    listed = {r.name for r in flyte.remote.Run.listall(limit=3)}
+
+    assert listed == names
+    assert remote.counters["ListRuns"] == 1
+
+
+def test_an_unsupported_run_filter_is_refused_by_name(remote: LoopbackServer) -> None:
+    _submit(loopback_tasks.add, x=1, y=1)
+    with pytest.raises(Exception, match="cannot filter runs by EQUAL on 'task_version'"):
+        list(flyte.remote.Run.listall(task_version="v1"))

@@ -109,8 +109,9 @@ class OverrideType(click.ParamType):
 
     name = "KEY=VALUE"
 
-    def __init__(self, *, hydra_namespace: bool) -> None:
+    def __init__(self, *, hydra_namespace: bool, config_flag: str | None = None) -> None:
         self.hydra_namespace = hydra_namespace
+        self.config_flag = config_flag
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -119,9 +120,12 @@ class OverrideType(click.ParamType):
         if is_hydra_override(value) and not self.hydra_namespace:
             self.fail(f"'{value}' is a Hydra setting: pass it as --hydra-override '{value}'.", param, ctx)
         if not is_hydra_override(value) and self.hydra_namespace:
+            where = (
+                f"as {self.config_flag} '{value}'" if self.config_flag else "under the task's config flag (--cfg ...)"
+            )
             self.fail(
                 f"--hydra-override takes hydra.* values and hydra/* groups only, got '{value}': pass overrides of "
-                "your own config under the task's config flag (e.g. --cfg).",
+                f"your own config {where}.",
                 param,
                 ctx,
             )
@@ -129,7 +133,7 @@ class OverrideType(click.ParamType):
             OverridesParser.create().parse_override(value)
         except HydraException as e:
             self.fail(
-                f"malformed override '{value}': {e}. Overrides are Hydra's KEY=VALUE syntax, "
+                f"Malformed override '{value}': {e}. Overrides are Hydra's KEY=VALUE syntax, "
                 "e.g. optimizer.lr=0.01, +new.key=1, ~old.key, model=resnet,vit.",
                 param,
                 ctx,
@@ -162,10 +166,12 @@ def _complete_override(ctx: click.Context, param: click.Parameter, incomplete: s
 class _OverrideOption(click.Option):
     """A repeatable option whose values are Hydra overrides, of Hydra's own settings or of the app's config."""
 
-    def __init__(self, flag: str, name: str, help: str, *, hydra_namespace: bool) -> None:
+    def __init__(
+        self, flag: str, name: str, help: str, *, hydra_namespace: bool, config_flag: str | None = None
+    ) -> None:
         super().__init__(
             [flag, name],
-            type=OverrideType(hydra_namespace=hydra_namespace),
+            type=OverrideType(hydra_namespace=hydra_namespace, config_flag=config_flag),
             multiple=True,
             metavar="KEY=VALUE",
             help=help,
@@ -174,12 +180,13 @@ class _OverrideOption(click.Option):
         self.hydra_namespace = hydra_namespace
 
 
-def _hydra_override_option() -> click.Option:
+def _hydra_override_option(config_flag: str | None = None) -> click.Option:
     return _OverrideOption(
         "--hydra-override",
         "hydra_override",
         help="Hydra's own settings, hydra.* values and hydra/* groups (repeatable), e.g. hydra/sweeper=optuna.",
         hydra_namespace=True,
+        config_flag=config_flag,
     )
 
 
@@ -498,7 +505,7 @@ class _TaskCommand(click.RichCommand):
                 help=f"Override of the composed config '{config_param}' (repeatable), e.g. optimizer.lr=0.01.",
                 hydra_namespace=False,
             ),
-            _hydra_override_option(),
+            _hydra_override_option(self.config_flag),
         ]
         inputs = _task_input_options(task, config_param)
         for option in inputs:

@@ -1,4 +1,4 @@
-"""Run Hydra-composed jobs as Flyte 2 runs: `hydra_run`, `hydra_sweep`, `apply_task_env`, `FlyteLauncher`.
+"""Run Hydra-composed jobs as Flyte 2 runs: `hydra_run`, `hydra_sweep`, `Sweep`, `apply_task_env`, `FlyteLauncher`.
 
 Attributes are imported on first use: Hydra imports the launcher shim (and so this package) while
 scanning plugins for every Hydra app, and `flyte` is too heavy to load on that path.
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ._launcher import FlyteLauncher
     from ._outcome import JobOutcome, RunResult
     from ._sdk import hydra_run, hydra_sweep
+    from ._sweep import Sweep
     from ._task_env import apply_task_env
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "JobOutcome",
     "RemoteRunError",
     "RunResult",
+    "Sweep",
     "SweepFailedError",
     "apply_task_env",
     "hydra_run",
@@ -43,6 +45,7 @@ _HOME = {
     "RunResult": "._outcome",
     "hydra_run": "._sdk",
     "hydra_sweep": "._sdk",
+    "Sweep": "._sweep",
     "apply_task_env": "._task_env",
 }
 

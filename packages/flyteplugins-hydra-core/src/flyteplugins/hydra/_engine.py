@@ -102,7 +102,7 @@ def _grid_jobs(
         return PlannedJob(
             num,
             job_overrides,
-            lambda: submit.prepare(composer.compose(job_overrides, num), num),
+            lambda: submit.prepare(composer.compose(job_overrides, num), num, job_overrides),
             submit.start,
             submit.describe,
             run_name=submit.run_name(num),
@@ -166,7 +166,9 @@ def launch(request: LaunchRequest) -> list[JobOutcome]:
     from ._execute import execute
     from ._journal import Journal, app_overrides, read_journal
     from ._mode import ensure_remote_ready
+    from ._report import come_back_later, sweep_started
     from ._submission import Submission
+    from ._sweep import refresh
     from ._task_inputs import check_task_inputs, config_parameter
 
     options, surface = request.options, request.surface
@@ -180,9 +182,13 @@ def launch(request: LaunchRequest) -> list[JobOutcome]:
         overrides = rerun.replayed_overrides(overrides, knob=knob("rerun_failed", surface))
     if options.mode == "remote" and not options.dry_run:
         ensure_remote_ready()
+    if rerun is not None:
+        rerun = refresh(rerun, options.rerun_failed)
     loader = make_config_loader(request.config_path)
     JobRuntime().set("name", task.short_name)
     submit = Submission(task, config_param, request.task_inputs, options)
+    if rerun is not None:
+        submit.identity = submit.identity.rerun_of(rerun.sweep)
     if request.multirun and needs_hydra_runtime(overrides):
         return _sweep_with_hydra_runtime(loader, request, overrides, submit)
     if not request.multirun:
@@ -194,6 +200,13 @@ def launch(request: LaunchRequest) -> list[JobOutcome]:
         journal = Journal(options.rerun_failed or sweep_dir)
         if rerun is None:
             journal.sweep(
-                surface=surface, config_name=request.config_name, overrides=app_overrides(overrides), mode=options.mode
+                surface=surface,
+                config_name=request.config_name,
+                overrides=app_overrides(overrides),
+                **submit.identity.header(mode=options.mode, task=task.name),
             )
-    return execute(jobs, options, journal=journal, concurrent_submit=True, after_submit=request.after_submit)
+        sweep_started(submit.identity.sweep_id, journal.path)
+    outcomes = execute(jobs, options, journal=journal, concurrent_submit=True, after_submit=request.after_submit)
+    if journal is not None and options.mode == "remote" and not options.wait:
+        come_back_later(journal.path.parent)
+    return outcomes

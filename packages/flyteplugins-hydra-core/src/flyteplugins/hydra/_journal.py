@@ -70,7 +70,7 @@ class Journal:
                 "overrides": list(outcome.overrides),
                 "phase": outcome.phase,
                 "url": outcome.url,
-                "run_name": outcome.run_name,
+                "run_name": outcome.run_name or (getattr(outcome.handle, "name", None) if outcome.url else None),
                 "result": _jsonable(outcome.result) if outcome.ok and outcome.phase == SUCCEEDED else None,
                 "error": f"{type(outcome.error).__name__}: {outcome.error}" if outcome.error is not None else None,
                 "started": outcome.started,
@@ -89,8 +89,11 @@ class JournalState:
     jobs: dict[int, dict[str, Any]]
 
     def unfinished(self) -> list[dict[str, Any]]:
-        """Jobs to run again: failed, aborted, or never finished (e.g. the process was killed)."""
-        return [self.jobs[n] for n in sorted(self.jobs) if self.jobs[n]["phase"] != SUCCEEDED]
+        """Jobs to run again: failed, aborted, or never finished (e.g. the process was killed).
+
+        A record marked `live` (by `_sweep.refresh`: its run is still going on the cluster) is left alone.
+        """
+        return [self.jobs[n] for n in sorted(self.jobs) if _rerun(self.jobs[n])]
 
     def replayed_overrides(self, given: Sequence[str], *, knob: str, exact: bool = False) -> list[str]:
         """The sweep overrides a rerun composes: the recorded ones; overrides given again must match them.
@@ -121,6 +124,10 @@ class JournalState:
                 "A rerun repeats that sweep's failed jobs: give its overrides again, or none."
             )
         return [*recorded, *hydra_settings]
+
+
+def _rerun(record: dict[str, Any]) -> bool:
+    return record["phase"] != SUCCEEDED and not record.get("live")
 
 
 def read_journal(sweep_dir: str | os.PathLike[str], *, knob: str = "rerun_failed") -> JournalState:
@@ -154,5 +161,5 @@ def planned_again(state: JournalState, job_overrides: Sequence[Sequence[str]], f
     run = []
     for offset, overrides in enumerate(job_overrides):
         record = state.jobs.get(first_num + offset)
-        run.append(record is None or record["phase"] != SUCCEEDED or record["overrides"] != list(overrides))
+        run.append(record is None or _rerun(record) or record["overrides"] != list(overrides))
     return run

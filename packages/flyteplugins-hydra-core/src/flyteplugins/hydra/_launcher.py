@@ -162,6 +162,7 @@ class FlyteLauncher(Launcher):
 
     def _journal(self, options: LaunchOptions, rerun: bool) -> Journal | None:
         """The sweep's journal; its header is written once per sweep, not per batch, and not for a rerun."""
+        from ._identity import sweep_header
         from ._journal import Journal
 
         assert self.config is not None
@@ -173,7 +174,7 @@ class FlyteLauncher(Launcher):
                 surface=self.surface,
                 config_name=self.config.hydra.job.config_name,
                 overrides=list(self.config.hydra.overrides.task),
-                mode=options.mode,
+                **sweep_header(None, mode=options.mode, task=self.config.hydra.job.name),
             )
         self._journal_started = True
         return journal
@@ -182,6 +183,7 @@ class FlyteLauncher(Launcher):
         from ._compose import ComposingLoader
         from ._execute import execute
         from ._journal import planned_again
+        from ._report import come_back_later
 
         assert self.config is not None and self.task_function is not None and self.hydra_context is not None
         options = self._checked_options()
@@ -201,6 +203,8 @@ class FlyteLauncher(Launcher):
         ]
         journal = self._journal(options, rerun=state is not None)
         outcomes = {o.num: o for o in execute(jobs, options, journal=journal, after_submit=self.after_submit)}
+        if journal is not None and options.mode == "remote" and not options.wait:
+            come_back_later(journal.path.parent)
         self.outcomes.extend(outcomes.values())
         results = []
         for i, overrides in enumerate(job_overrides):

@@ -19,6 +19,7 @@ class Phase(str, Enum):
     ABORTED = "ABORTED"  # stopped while it ran (Ctrl-C, abort)
     CANCELLED = "CANCELLED"  # never started: the sweep was stopped first (fail_fast or Ctrl-C)
     TIMED_OUT = "TIMED_OUT"
+    NOT_SUBMITTED = "NOT_SUBMITTED"  # no run of the job is on the cluster: its submission never reached it
 
     def __str__(self) -> str:
         return self.value

@@ -166,3 +166,22 @@ def summary(outcomes: Sequence[JobOutcome], *, style: str = "auto") -> None:
         f"{succeeded} succeeded, {failed} failed" + (f", {not_awaited} submitted, not awaited" * bool(not_awaited))
     )
     print("\n".join(line.rstrip() for line in lines), file=sys.stdout, flush=True)
+
+
+def sweep_started(sweep_id: str, journal: os.PathLike[str] | str) -> None:
+    """The sweep id first: with it (or the journal's folder) the sweep can be found again later."""
+    print(f"Sweep {sweep_id}: journal {journal}", flush=True)
+
+
+def come_back_later(sweep_dir: os.PathLike[str] | str) -> None:
+    """After a sweep submitted without waiting: how to follow it from any terminal."""
+    print(
+        f"Not waiting for the runs. Follow them with `flyte hydra wait {sweep_dir}` (or status, results, abort).",
+        flush=True,
+    )
+
+
+def left_running(outcomes: Sequence[JobOutcome]) -> None:
+    """A rerun does not touch runs that are still going on the cluster."""
+    for o in outcomes:
+        print(f"job #{o.num} [{' '.join(o.overrides)}] is still {o.phase} ({o.url}): not rerun.", flush=True)

@@ -37,7 +37,7 @@ def finished_result(value: Any) -> Any:
     return value
 
 
-def _remote_error_detail(run: Any) -> str | None:
+def remote_error_detail(run: Any) -> str | None:
     """The run's own error text, as the SDK reports it for a failed run."""
     try:
         run.raise_for_status()
@@ -51,5 +51,5 @@ def await_remote(run: Any) -> RunResult:
     run.wait(quiet=True)
     phase = Phase.of(getattr(run.phase, "name", str(run.phase)))
     if phase != Phase.SUCCEEDED:
-        raise RemoteRunError(phase.value, run.url, _remote_error_detail(run))
+        raise RemoteRunError(phase.value, run.url, remote_error_detail(run))
     return RunResult(output_value(run.outputs()), url=run.url, run=run)

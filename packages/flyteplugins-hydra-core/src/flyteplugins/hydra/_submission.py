@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import inspect
-import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ConfigurationError
 from ._flyte_compat import SweepCodeBundle
+from ._identity import SweepIdentity
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -48,6 +48,8 @@ class Prepared(NamedTuple):
     entry: Any
     cfg: DictConfig
     name: str | None
+    num: int | None = None
+    overrides: Sequence[str] = ()
 
 
 class Submission:
@@ -60,34 +62,28 @@ class Submission:
         self.mode = options.mode
         self.run_options = check_run_options(options.run_options)
         self.task_env_key = options.task_env_key
-        self.sweep_id = secrets.token_hex(3)
+        self.identity = SweepIdentity.new()
         self.bundle = SweepCodeBundle()
 
     def run_name(self, num: int | None) -> str | None:
-        """Run names unique within a sweep: a given `name` gets the job number appended, and local
-        sweep jobs are named `<task>-<sweep id>-<job>` so their log lines say which job they belong to."""
-        name = self.run_options.get("name")
-        if num is None:
-            return name
-        if name:
-            return f"{name}-{num}"
-        return f"{self.task.short_name}-{self.sweep_id}-{num}" if self.mode == "local" else None
+        """Run names unique in a sweep, chosen here so a run can be found even if its submission is never answered."""
+        return self.identity.run_name(self.task.short_name, num, self.run_options.get("name"))
 
-    def prepare(self, cfg: DictConfig, num: int | None = None) -> Prepared:
+    def prepare(self, cfg: DictConfig, num: int | None = None, overrides: Sequence[str] = ()) -> Prepared:
         """The entry task with its `task_env` applied, the config it will receive, and the run's name."""
         from ._compose import task_config
         from ._task_env import apply_task_env
 
         cfg = task_config(cfg)
         entry = apply_task_env(self.task, cfg, task_env_key=self.task_env_key)
-        return Prepared(entry, cfg, self.run_name(num))
+        return Prepared(entry, cfg, self.run_name(num), num, tuple(overrides))
 
     def start(self, prepared: Prepared) -> Any:
         import flyte
 
-        options = dict(self.run_options)
-        if prepared.name:
-            options["name"] = prepared.name
+        options = self.identity.run_options(
+            self.run_options, num=prepared.num, overrides=prepared.overrides, name=prepared.name
+        )
         runner = flyte.with_runcontext(mode=self.mode, **options)  # type: ignore[arg-type]
         if self.mode == "remote":
             runner = self.bundle.apply(runner)
@@ -105,4 +101,5 @@ class Submission:
         """Hydra task function for the sweeper-driven path (Hydra has already removed the `hydra` node)."""
         from hydra.core.hydra_config import HydraConfig
 
-        return self.start(self.prepare(cfg, HydraConfig.get().job.get("num")))
+        hydra_cfg = HydraConfig.get()
+        return self.start(self.prepare(cfg, hydra_cfg.job.get("num"), list(hydra_cfg.overrides.task)))

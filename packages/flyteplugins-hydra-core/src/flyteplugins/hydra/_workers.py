@@ -29,7 +29,7 @@ class WorkItem:
 class Done:
     """What a worker hands back: the item, and the value it produced or the exception it raised."""
 
-    item: WorkItem
+    item: Any  # a WorkItem; other users of the workers hand their own items
     value: Any = None
     error: BaseException | None = None
 
@@ -43,7 +43,7 @@ class DaemonWorkers:
 
     _STOP = object()
 
-    def __init__(self, count: int, work: Callable[[WorkItem], Any], name: str) -> None:
+    def __init__(self, count: int, work: Callable[[Any], Any], name: str) -> None:
         self._inbox: queue.Queue[Any] = queue.Queue()
         self._outbox: queue.Queue[Done] = queue.Queue()
         self._work = work
@@ -60,7 +60,7 @@ class DaemonWorkers:
             except BaseException as e:
                 self._outbox.put(Done(item, error=e))
 
-    def put(self, item: WorkItem) -> None:
+    def put(self, item: Any) -> None:
         self._inbox.put(item)
 
     def get(self) -> Done:
