@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ConfigurationError, JobFailedError, SweepFailedError
 from ._flyte_compat import SweepCodeBundle
+from ._job_outputs import JobOutputs, logging_restored
 from ._task_env import DEFAULT_TASK_ENV_KEY
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class _Prepared(NamedTuple):
     entry: Any
     cfg: DictConfig
     name: str | None
+    output_dir: str | None = None
 
 
 class _Submission:
@@ -94,6 +96,7 @@ class _Submission:
         self.task_env_key = task_env_key
         self.sweep_id = secrets.token_hex(3)
         self.bundle = SweepCodeBundle()
+        self.outputs = JobOutputs()
 
     def run_name(self, num: int | None) -> str | None:
         """Run names unique within a sweep: a given `name` gets the job number appended, and local
@@ -110,9 +113,11 @@ class _Submission:
         from ._compose import task_config
         from ._task_env import apply_task_env
 
+        output_dir = self.outputs.write(cfg, sweep=num is not None)
         cfg = task_config(cfg)
+        self.outputs.snapshot(output_dir, cfg)
         entry = apply_task_env(self.task, cfg, task_env_key=self.task_env_key)
-        return _Prepared(entry, cfg, self.run_name(num))
+        return _Prepared(entry, cfg, self.run_name(num), output_dir)
 
     def start(self, prepared: _Prepared) -> Any:
         import flyte
@@ -123,7 +128,9 @@ class _Submission:
         runner = flyte.with_runcontext(mode=self.mode, **options)  # type: ignore[arg-type]
         if self.mode == "remote":
             runner = self.bundle.apply(runner)
-        return runner.run(prepared.entry, **{self.config_param: prepared.cfg}, **self.task_inputs)
+        run = runner.run(prepared.entry, **{self.config_param: prepared.cfg}, **self.task_inputs)
+        self.outputs.record_run(prepared.output_dir, run)
+        return run
 
     def describe(self, prepared: _Prepared) -> dict[str, Any]:
         from ._task_env import lower_task_env, task_env_section
@@ -137,7 +144,8 @@ class _Submission:
         """Hydra task function for the sweeper-driven path (Hydra has already removed the `hydra` node)."""
         from hydra.core.hydra_config import HydraConfig
 
-        return self.start(self.prepare(cfg, HydraConfig.get().job.get("num")))
+        prepared = self.prepare(cfg, HydraConfig.get().job.get("num"))
+        return self.start(prepared._replace(output_dir=HydraConfig.get().runtime.output_dir))
 
 
 def _job(num: int, overrides: list[str], compose: Callable[[], DictConfig], submit: _Submission) -> PlannedJob:
@@ -252,6 +260,7 @@ def _sweep_with_hydra_runtime(
     return launcher.outcomes
 
 
+@logging_restored()
 def launch(
     task: Any,
     *,
