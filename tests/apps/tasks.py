@@ -120,3 +120,14 @@ def flaky(cfg: DictConfig) -> float:
 def trivial(cfg: DictConfig) -> int:
     """Does nothing, so benchmarks measure launching rather than work."""
     return 1
+
+
+@env.task
+def logs(cfg: DictConfig) -> float:
+    """Logs one INFO and one DEBUG line naming `x`, so tests can read them in the job's Hydra log."""
+    import logging
+
+    log = logging.getLogger("apps.tasks")
+    log.info("info line for x=%s", cfg.x)
+    log.debug("debug line for x=%s", cfg.x)
+    return float(cfg.x)

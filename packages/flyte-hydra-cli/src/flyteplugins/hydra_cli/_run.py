@@ -181,7 +181,13 @@ def _own_options() -> list[click.Parameter]:
             help="Hydra config directory, relative to the current directory or absolute. "
             "Omit it for configs registered only in the ConfigStore.",
         ),
-        click.Option(["--config-name"], metavar="NAME", help="Primary config to compose (file name without .yaml)."),
+        click.Option(
+            ["--config-name"],
+            metavar="NAME",
+            default="config",
+            show_default=True,
+            help="Primary config to compose (file name without .yaml).",
+        ),
         click.Option(
             ["--multirun", "-m"],
             is_flag=True,

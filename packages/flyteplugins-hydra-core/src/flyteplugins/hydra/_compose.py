@@ -50,6 +50,23 @@ def make_config_loader(config_path: str | os.PathLike[str] | None) -> ConfigLoad
     return ConfigLoaderImpl(config_search_path=create_config_search_path(config_dir))
 
 
+def check_primary_config(
+    loader: ConfigLoader, config_name: str | None, config_path: str | os.PathLike[str] | None, *, knob: str
+) -> None:
+    """A primary config that is not there is an error before anything is composed or run."""
+    if config_name is None or loader.repository.config_exists(config_name):  # type: ignore[attr-defined]
+        return
+    if config_path is None:
+        where = "in Hydra's ConfigStore (no config path was given, so no folder was searched)"
+    else:
+        where = f"in {resolve_config_dir(config_path)}"
+    raise ConfigurationError(
+        f"The primary config '{config_name}' was not found {where}. Set {knob} to the name of a config "
+        f"there (a .yaml file without its extension, or a ConfigStore name); '{config_name}' is the "
+        "default when none is given."
+    )
+
+
 def compose_single(loader: ConfigLoader, config_name: str | None, overrides: Sequence[str]) -> DictConfig:
     """The config of a single run (sweep syntax is rejected by Hydra here, as with `python app.py`)."""
     from hydra.types import RunMode

@@ -41,8 +41,10 @@ def _check_run_options(run_options: Mapping[str, Any] | None) -> dict[str, Any]:
     return options
 
 
-def _sdk_overrides(overrides: Sequence[str]) -> list[str]:
+def _sdk_overrides(overrides: Sequence[str] | None) -> list[str]:
     """The SDK always launches through Flyte: drop a redundant launcher selection, refuse another one."""
+    if overrides is None:
+        return []
     if isinstance(overrides, str):
         raise ConfigurationError(f"overrides must be a list of strings, got the string {overrides!r}; wrap it: [...].")
     kept = []
@@ -266,7 +268,7 @@ def launch(
     *,
     config_path: str | os.PathLike[str] | None,
     config_name: str | None,
-    overrides: Sequence[str],
+    overrides: Sequence[str] | None,
     mode: str,
     wait: bool,
     wait_max_workers: int | None,
@@ -287,7 +289,7 @@ def launch(
     """
     from hydra.core.utils import JobRuntime
 
-    from ._compose import make_config_loader, needs_hydra_runtime
+    from ._compose import check_primary_config, make_config_loader, needs_hydra_runtime
     from ._execute import execute
     from ._journal import Journal, read_journal
     from ._mode import ensure_remote_ready
@@ -314,6 +316,7 @@ def launch(
     if settings.mode == "remote" and not settings.dry_run:
         ensure_remote_ready()
     loader = make_config_loader(config_path)
+    check_primary_config(loader, config_name, config_path, knob=knob("config_name", surface))
     JobRuntime().set("name", task.short_name)
     submit = _Submission(task, config_param, task_inputs, settings.mode, options, task_env_key)
     if multirun and needs_hydra_runtime(hydra_overrides):
@@ -334,8 +337,8 @@ def hydra_run(
     task: Any,
     *,
     config_path: str | os.PathLike[str] | None = None,
-    config_name: str | None = None,
-    overrides: Sequence[str] = (),
+    config_name: str | None = "config",
+    overrides: Sequence[str] | None = (),
     mode: str = "remote",
     wait: bool = True,
     wait_max_workers: int | None = 32,
@@ -375,8 +378,8 @@ def hydra_sweep(
     task: Any,
     *,
     config_path: str | os.PathLike[str] | None = None,
-    config_name: str | None = None,
-    overrides: Sequence[str] = (),
+    config_name: str | None = "config",
+    overrides: Sequence[str] | None = (),
     mode: str = "remote",
     wait: bool = True,
     wait_max_workers: int | None = 32,

@@ -10,7 +10,7 @@ from hydra.core.config_store import ConfigStore
 class FlyteLauncherConf:
     """Settings under `hydra.launcher` (e.g. `hydra.launcher.mode=local`)."""
 
-    _target_: str = "hydra_plugins.hydra_flyte_launcher.flyte_launcher.FlyteLauncher"
+    _target_: str = "hydra_plugins.hydra_flyte_launcher.FlyteLauncher"
     # `remote` submits to the configured Flyte endpoint; `local` runs in this process.
     mode: str = "remote"
     # Wait for remote runs and hand their outputs to the sweeper; false returns run handles right away.
