@@ -60,10 +60,10 @@ def check_primary_config(
         where = "in Hydra's ConfigStore (no config path was given, so no folder was searched)"
     else:
         where = f"in {resolve_config_dir(config_path)}"
+    default = f" ('{config_name}' is what is composed when {knob} is not given)" if config_name == "config" else ""
     raise ConfigurationError(
-        f"The primary config '{config_name}' was not found {where}. Set {knob} to the name of a config "
-        f"there (a .yaml file without its extension, or a ConfigStore name); '{config_name}' is the "
-        "default when none is given."
+        f"The primary config '{config_name}' was not found {where}{default}. Set {knob} to the name of a "
+        "config there: a .yaml file without its extension, or a ConfigStore name."
     )
 
 
