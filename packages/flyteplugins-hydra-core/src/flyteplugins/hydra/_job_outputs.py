@@ -142,7 +142,8 @@ class _JobLogs:
 class JobOutputs:
     """Lays out the output folder of each job of one launch; one per launch, used from the composing thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled  # a dry run writes nothing
         self._logs = _JobLogs()
         self._shared: _Shared | None = None
         self._job: dict[str, Any] = {}
@@ -209,9 +210,9 @@ class JobOutputs:
         """Set `hydra.runtime.output_dir`, create that folder and point the job's log there.
 
         Call it while `cfg` still has its `hydra` node (before `task_config`), then `snapshot`;
-        returns the job's folder, or None when the config has no `hydra` node.
+        returns the job's folder, or None when the config has no `hydra` node or nothing is written.
         """
-        if "hydra" not in cfg:
+        if not self.enabled or "hydra" not in cfg:
             return None
         hydra = cfg.hydra
         task_lines = [str(line) for line in hydra.overrides.task]

@@ -319,6 +319,7 @@ def launch(
     check_primary_config(loader, config_name, config_path, knob=knob("config_name", surface))
     JobRuntime().set("name", task.short_name)
     submit = _Submission(task, config_param, task_inputs, settings.mode, options, task_env_key)
+    submit.outputs = JobOutputs(enabled=not settings.dry_run)
     if multirun and needs_hydra_runtime(hydra_overrides):
         return _sweep_with_hydra_runtime(loader, config_name, hydra_overrides, submit, settings, surface, after_submit)
     if not multirun:
