@@ -299,7 +299,7 @@ def expect_our_modules(ctx: Context, venv: Path) -> None:
         """
         import importlib.metadata, importlib.util, sysconfig
         import flyteplugins.hydra as core
-        from hydra_plugins.hydra_flyte_launcher.flyte_launcher import FlyteLauncher
+        from hydra_plugins.hydra_flyte_launcher import FlyteLauncher
 
         site = sysconfig.get_paths()["purelib"]
         assert core.__file__ and core.__file__.startswith(site), core.__file__

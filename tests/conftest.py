@@ -18,10 +18,12 @@ APPS = Path(__file__).resolve().parent / "apps"
 
 
 def _reset_flyte() -> None:
-    import flyte._initialize as flyte_init
+    """No flyte init and no remembered config file: each test finds its own (or none)."""
+    from flyte.config._reader import get_config_file
+    from flyte_loopback.pytest_plugin import reset_flyte_init
 
-    with flyte_init._init_lock:
-        flyte_init._init_config = None
+    reset_flyte_init()
+    get_config_file.cache_clear()
 
 
 @pytest.fixture(autouse=True)

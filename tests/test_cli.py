@@ -423,7 +423,7 @@ def test_usage_errors_are_short_messages(args, message):
         ([*TRAINING, TRAIN, "pipeline", "--dataset", "d", "--cfg", "optimizer.nope=1"], "use +optimizer.nope=1"),
         (
             ["--local", "--config-path", APP_CONF, "--config-name", "nope", TASKS, "dump"],
-            "Cannot find primary config 'nope'",
+            f"The primary config 'nope' was not found in {APP_CONF}. Set --config-name to the name of a config there",
         ),
         ([*APP, "--multirun", TASKS, "dump", "--cfg", "nope=1,2"], "Could not override 'nope'"),
         (["--local", "--config-path", "no/such/dir", TASKS, "dump"], "config_path 'no/such/dir' is not a directory"),

@@ -147,3 +147,14 @@ def probe(cfg: DictConfig) -> float:
     if cfg.get("fail") is True or cfg.get("fail") == cfg.x:
         raise ValueError(f"probe told to fail at x={cfg.x}")
     return float(cfg.x)
+
+
+@env.task
+def logs(cfg: DictConfig) -> float:
+    """Logs one INFO and one DEBUG line naming `x`, so tests can read them in the job's Hydra log."""
+    import logging
+
+    log = logging.getLogger("apps.tasks")
+    log.info("info line for x=%s", cfg.x)
+    log.debug("debug line for x=%s", cfg.x)
+    return float(cfg.x)

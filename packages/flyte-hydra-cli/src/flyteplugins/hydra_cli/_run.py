@@ -566,7 +566,8 @@ def _report(outcomes: Sequence[JobOutcome], *, verbose: bool) -> None:
     """A lone run prints its value (a sweep's table is printed by the engine); any failure exits non-zero."""
     failed = [o for o in outcomes if not o.ok]
     if len(outcomes) == 1 and not failed and isinstance(outcomes[0].result, RunResult):
-        click.echo(outcomes[0].result.value)
+        value = outcomes[0].result.value
+        click.echo(tuple(value) if isinstance(value, tuple) else value)  # flyte's ActionOutputs, printed plainly
     if not failed:
         return
     if verbose:

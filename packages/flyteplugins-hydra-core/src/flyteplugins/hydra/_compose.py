@@ -49,6 +49,23 @@ def make_config_loader(config_path: str | os.PathLike[str] | None) -> ConfigLoad
     return make_loader(resolve_config_dir(config_path))
 
 
+def check_primary_config(
+    loader: ConfigLoader, config_name: str | None, config_path: str | os.PathLike[str] | None, *, knob: str
+) -> None:
+    """A primary config that is not there is an error before anything is composed or run."""
+    if config_name is None or loader.repository.config_exists(config_name):  # type: ignore[attr-defined]
+        return
+    if config_path is None:
+        where = "in Hydra's ConfigStore (no config path was given, so no folder was searched)"
+    else:
+        where = f"in {resolve_config_dir(config_path)}"
+    default = f" ('{config_name}' is what is composed when {knob} is not given)" if config_name == "config" else ""
+    raise ConfigurationError(
+        f"The primary config '{config_name}' was not found {where}{default}. Set {knob} to the name of a "
+        "config there: a .yaml file without its extension, or a ConfigStore name."
+    )
+
+
 def compose_single(loader: ConfigLoader, config_name: str | None, overrides: Sequence[str]) -> DictConfig:
     """The config of a single run (sweep syntax is rejected by Hydra here, as with `python app.py`)."""
     from hydra.types import RunMode

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigurationError
+from ._job_outputs import logging_restored
 from ._options import DEFAULTS, LaunchOptions, Surface, knob
 
 if TYPE_CHECKING:
@@ -158,11 +159,12 @@ def _sweep_with_hydra_runtime(
     return launcher.outcomes
 
 
+@logging_restored()
 def launch(request: LaunchRequest) -> list[JobOutcome]:
     """Validate everything checkable, compose, run; one outcome per job in Hydra's job order."""
     from hydra.core.utils import JobRuntime
 
-    from ._compose import make_config_loader, needs_hydra_runtime
+    from ._compose import check_primary_config, make_config_loader, needs_hydra_runtime
     from ._execute import execute
     from ._journal import Journal, app_overrides, read_journal
     from ._mode import ensure_remote_ready
@@ -185,6 +187,7 @@ def launch(request: LaunchRequest) -> list[JobOutcome]:
     if rerun is not None:
         rerun = refresh(rerun, options.rerun_failed)
     loader = make_config_loader(request.config_path)
+    check_primary_config(loader, request.config_name, request.config_path, knob=knob("config_name", surface))
     JobRuntime().set("name", task.short_name)
     submit = Submission(task, config_param, request.task_inputs, options)
     if rerun is not None:

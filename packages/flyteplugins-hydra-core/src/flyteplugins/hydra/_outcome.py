@@ -9,6 +9,41 @@ from typing import Any
 from ._phase import Phase
 
 
+class RunPhase(str):
+    """A run's phase by name (`"SUCCEEDED"`) that also equals flyte's `ActionPhase` member for it.
+
+    2.x handed out the run's `flyte.models.ActionPhase` (`result.phase == ActionPhase.SUCCEEDED`),
+    3.0 a plain name (`result.phase == "SUCCEEDED"`); both comparisons hold, in any letter case.
+
+    >>> RunPhase("SUCCEEDED") == "succeeded"
+    True
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, phase: object) -> RunPhase:
+        return super().__new__(cls, _phase_name(phase))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return str.__eq__(self, _phase_name(other))
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = str.__hash__
+
+
+def _phase_name(phase: object) -> str:
+    """`ActionPhase.SUCCEEDED`, `"succeeded"` and `"SUCCEEDED"` all name the phase `SUCCEEDED`."""
+    import enum
+
+    name = phase.name if isinstance(phase, enum.Enum) else str(phase)
+    return name.upper()
+
+
 class RunResult:
     """A finished Flyte run: the task's output (`value`) and where to look at it (`url`).
 
@@ -23,11 +58,11 @@ class RunResult:
 
     __slots__ = ("phase", "run", "url", "value")
 
-    def __init__(self, value: Any, url: str | None = None, run: Any = None, phase: str = "SUCCEEDED") -> None:
+    def __init__(self, value: Any, url: str | None = None, run: Any = None, phase: object = "SUCCEEDED") -> None:
         self.value = value
         self.url = url
         self.run = run
-        self.phase = phase
+        self.phase = RunPhase(phase)
 
     def __float__(self) -> float:
         return float(self.value)

@@ -30,7 +30,10 @@ def _interactive() -> bool:
 
 
 def _short(value: object, width: int = 24) -> str:
-    text = "" if value is None else str(getattr(value, "value", value))
+    value = getattr(value, "value", value)
+    if isinstance(value, tuple):
+        value = tuple(value)  # flyte's ActionOutputs: show the values, not its repr
+    text = "" if value is None else str(value)
     text = text.replace("\n", " ")
     return text if len(text) <= width else text[: width - 1] + "…"
 

@@ -27,7 +27,7 @@ def output_value(outputs: Sequence[Any]) -> Any:
         return None
     if len(outputs) == 1:
         return outputs[0]
-    return tuple(outputs)
+    return outputs if isinstance(outputs, tuple) else tuple(outputs)  # flyte's ActionOutputs, as 2.x returned
 
 
 def finished_result(value: Any) -> Any:

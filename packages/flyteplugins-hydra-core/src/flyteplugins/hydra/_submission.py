@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ._errors import ConfigurationError
 from ._flyte_compat import SweepCodeBundle
 from ._identity import SweepIdentity
+from ._job_outputs import JobOutputs
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -50,6 +51,7 @@ class Prepared(NamedTuple):
     name: str | None
     num: int | None = None
     overrides: Sequence[str] = ()
+    output_dir: str | None = None
 
 
 class Submission:
@@ -64,6 +66,7 @@ class Submission:
         self.task_env_key = options.task_env_key
         self.identity = SweepIdentity.new()
         self.bundle = SweepCodeBundle()
+        self.outputs = JobOutputs(enabled=not options.dry_run)
 
     def run_name(self, num: int | None) -> str | None:
         """Run names unique in a sweep, chosen here so a run can be found even if its submission is never answered."""
@@ -74,9 +77,11 @@ class Submission:
         from ._compose import task_config
         from ._task_env import apply_task_env
 
+        output_dir = self.outputs.write(cfg, sweep=num is not None)
         cfg = task_config(cfg)
+        self.outputs.snapshot(output_dir, cfg)
         entry = apply_task_env(self.task, cfg, task_env_key=self.task_env_key)
-        return Prepared(entry, cfg, self.run_name(num), num, tuple(overrides))
+        return Prepared(entry, cfg, self.run_name(num), num, tuple(overrides), output_dir)
 
     def start(self, prepared: Prepared) -> Any:
         import flyte
@@ -87,7 +92,9 @@ class Submission:
         runner = flyte.with_runcontext(mode=self.mode, **options)  # type: ignore[arg-type]
         if self.mode == "remote":
             runner = self.bundle.apply(runner)
-        return runner.run(prepared.entry, **{self.config_param: prepared.cfg}, **self.task_inputs)
+        run = runner.run(prepared.entry, **{self.config_param: prepared.cfg}, **self.task_inputs)
+        self.outputs.record_run(prepared.output_dir, run)
+        return run
 
     def describe(self, prepared: Prepared) -> dict[str, Any]:
         from ._task_env import lower_task_env, task_env_section
@@ -102,4 +109,5 @@ class Submission:
         from hydra.core.hydra_config import HydraConfig
 
         hydra_cfg = HydraConfig.get()
-        return self.start(self.prepare(cfg, hydra_cfg.job.get("num"), list(hydra_cfg.overrides.task)))
+        prepared = self.prepare(cfg, hydra_cfg.job.get("num"), list(hydra_cfg.overrides.task))
+        return self.start(prepared._replace(output_dir=hydra_cfg.runtime.output_dir))

@@ -8,7 +8,7 @@ from hydra.core.config_store import ConfigStore
 
 from flyteplugins.hydra.engine import launcher_config_class
 
-FlyteLauncherConf = launcher_config_class("hydra_plugins.hydra_flyte_launcher.flyte_launcher.FlyteLauncher")
+FlyteLauncherConf = launcher_config_class("hydra_plugins.hydra_flyte_launcher.FlyteLauncher")
 
 # Stored at the `hydra` package so that selecting the launcher also installs the callback that gives
 # plain (non --multirun) runs the same options; Hydra calls no launcher for those.
