@@ -8,6 +8,53 @@ import threading
 from pathlib import Path
 from typing import Any
 
+_contain_lock = threading.Lock()
+
+
+def _exit_message(exit: BaseException) -> str:
+    if isinstance(exit, SystemExit):
+        return (
+            f"the task called sys.exit({exit.code!r}) (SystemExit) instead of returning or raising an exception; "
+            "raise an exception to fail a task"
+        )
+    return f"the task raised {type(exit).__name__} inside itself; it was not a Ctrl-C of the sweep"
+
+
+def contain_task_exits() -> None:
+    """Make a local task that leaves by `SystemExit` or `KeyboardInterrupt` fail like any other error.
+
+    flyte 2.12's `taskrunner.run_task` turns only `Exception`s into the task's error. A `SystemExit`
+    or `KeyboardInterrupt` raised in a task escapes into the asyncio task that runs it; asyncio then
+    re-raises it out of `run_forever`, which kills the event-loop thread before the future
+    `flyte.run` waits on is resolved, and the whole sweep (and any sibling sharing that loop) hangs
+    forever. Wrapping `run_task` hands such an exit back as the task's `CustomError`, exactly as
+    flyte does for an exception. Real Ctrl-C never reaches a task: signals go to the main thread,
+    and local tasks run on flyte's loop and executor threads. `CancelledError` is left alone.
+    Idempotent; checked against flyte 2.12.1. Should flyte move `run_task`, local runs go on without
+    the guard (tests/test_task_exits.py says so loudly).
+    """
+    try:
+        from flyte._internal.runtime import taskrunner
+        from flyte.errors import CustomError
+    except ImportError:
+        return
+
+    with _contain_lock:
+        original = getattr(taskrunner, "run_task", None)
+        if original is None or getattr(original, "_flyte_hydra_contained", False):
+            return
+
+        async def run_task(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await original(*args, **kwargs)
+            except (SystemExit, KeyboardInterrupt) as e:
+                error = CustomError(type(e).__name__, _exit_message(e))
+                error.__cause__ = e
+                return {}, error
+
+        run_task._flyte_hydra_contained = True  # type: ignore[attr-defined]
+        taskrunner.run_task = run_task
+
 
 def release_local_runners() -> None:
     """Stop the event-loop threads flyte left behind for the local run that just finished.

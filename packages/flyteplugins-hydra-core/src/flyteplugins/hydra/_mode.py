@@ -53,10 +53,15 @@ def forced_local() -> Iterator[None]:
 
     A `@hydra.main` app calls `flyte.init_from_config()` and `flyte.run(...)` itself; when a config
     with an endpoint exists that would submit to a cluster. The context-scoped init config wins
-    over whatever the app initialises globally, so local mode stays local.
+    over whatever the app initialises globally, so local mode stays local. A task that calls
+    `sys.exit` in here fails instead of hanging the run (see `contain_task_exits`).
     """
     import flyte
     from flyte._initialize import _get_init_config, init_config_context
+
+    from ._flyte_compat import contain_task_exits
+
+    contain_task_exits()
 
     current = _get_init_config()
     if current is None:
