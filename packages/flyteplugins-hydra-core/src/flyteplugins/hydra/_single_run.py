@@ -25,6 +25,7 @@ class SingleRunCallback(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         from ._errors import ConfigurationError
+        from ._hydra_exit import stop_run
         from ._mode import check_mode, ensure_remote_ready, forced_local
 
         try:
@@ -32,8 +33,7 @@ class SingleRunCallback(Callback):
             if self._mode == "remote":
                 ensure_remote_ready()
         except ConfigurationError as e:
-            # Hydra turns exceptions from callbacks into warnings and runs the job anyway; this must stop it.
-            raise SystemExit(f"Error: {e}") from e
+            stop_run(e)
         if self._mode == "local":
             self._scope.enter_context(forced_local())
 
