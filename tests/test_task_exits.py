@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from apps import tasks
+from apps import exits
 from conftest import APPS, run_script
 
 from flyteplugins.hydra import JobFailedError, SweepFailedError, hydra_run, hydra_sweep
@@ -53,20 +53,20 @@ def by_num(error: SweepFailedError) -> dict[int, Any]:
 
 
 def test_sys_exit_in_a_sync_task_fails_that_job_and_the_others_run(tmp_path):
-    jobs = by_num(failed_sweep(tasks.exits_on_two, tmp_path))
+    jobs = by_num(failed_sweep(exits.exits_on_two, tmp_path))
     assert [jobs[0].result.value, jobs[2].result.value] == [1.0, 3.0]
     assert jobs[1].phase == "FAILED"
     assert "sys.exit(3)" in str(jobs[1].error)
 
 
 def test_sys_exit_in_an_async_task_fails_that_job_and_the_others_run(tmp_path):
-    jobs = by_num(failed_sweep(tasks.async_exits_on_two, tmp_path))
+    jobs = by_num(failed_sweep(exits.async_exits_on_two, tmp_path))
     assert [jobs[0].ok, jobs[1].ok, jobs[2].ok] == [True, False, True]
     assert "sys.exit('giving up')" in str(jobs[1].error)
 
 
 def test_keyboard_interrupt_raised_inside_a_task_is_that_jobs_failure_not_a_ctrl_c(tmp_path):
-    jobs = by_num(failed_sweep(tasks.interrupts_on_two, tmp_path))
+    jobs = by_num(failed_sweep(exits.interrupts_on_two, tmp_path))
     assert [jobs[0].ok, jobs[1].ok, jobs[2].ok] == [True, False, True]
     assert jobs[1].phase == "FAILED"
     assert "KeyboardInterrupt" in str(jobs[1].error)
@@ -75,7 +75,7 @@ def test_keyboard_interrupt_raised_inside_a_task_is_that_jobs_failure_not_a_ctrl
 def test_a_job_exiting_beside_a_running_sibling_with_max_parallel_2_leaves_the_sibling_healthy(tmp_path):
     signals = tmp_path / "signals"
     signals.mkdir()
-    error = failed_sweep(tasks.exits_beside_sibling, tmp_path, f"+signals={signals}", max_parallel=2)
+    error = failed_sweep(exits.exits_beside_sibling, tmp_path, f"+signals={signals}", max_parallel=2)
     jobs = by_num(error)
     assert jobs[0].result.value == 1.0
     assert "sys.exit(4)" in str(jobs[1].error)
@@ -83,7 +83,7 @@ def test_a_job_exiting_beside_a_running_sibling_with_max_parallel_2_leaves_the_s
 
 
 def test_os_exit_in_a_process_the_task_started_fails_that_job_with_the_cause(tmp_path):
-    jobs = by_num(failed_sweep(tasks.worker_dies_on_two, tmp_path, max_parallel=2))
+    jobs = by_num(failed_sweep(exits.worker_dies_on_two, tmp_path, max_parallel=2))
     assert [jobs[0].result.value, jobs[2].result.value] == [1.0, 3.0]
     assert "BrokenProcessPool" in str(jobs[1].error) or "terminated abruptly" in str(jobs[1].error)
 
@@ -92,7 +92,7 @@ def test_a_child_task_calling_sys_exit_fails_its_parent_run(tmp_path):
     with pytest.raises(JobFailedError, match=r"sys\.exit\(3\)"):
         bounded(
             hydra_run,
-            task=tasks.calls_exiting_child,
+            task=exits.calls_exiting_child,
             config_path=CONF,
             config_name="app",
             overrides=["x=2"],
@@ -103,7 +103,7 @@ def test_a_child_task_calling_sys_exit_fails_its_parent_run(tmp_path):
 def test_the_journal_records_the_exit_as_the_jobs_error(tmp_path):
     from flyteplugins.hydra._journal import read_journal
 
-    failed_sweep(tasks.exits_on_two, tmp_path)
+    failed_sweep(exits.exits_on_two, tmp_path)
     record = read_journal(tmp_path / "sweep").jobs[1]
     assert record["phase"] == "FAILED"
     assert "sys.exit(3)" in record["error"]
@@ -116,7 +116,7 @@ def test_launcher_sweep_with_an_exiting_job_finishes_and_reports_it(tmp_path):
         "hydra/launcher=flyte",
         "hydra.launcher.mode=local",
         "hydra.launcher.max_parallel=2",
-        "+task=exits_on_two",
+        "+task=exits.exits_on_two",
         "x=1,2,3",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
         cwd=tmp_path,
@@ -132,7 +132,7 @@ def test_plain_launcher_run_of_an_exiting_task_fails_instead_of_hanging(tmp_path
         APPS / "hydra_app.py",
         "hydra/launcher=flyte",
         "hydra.launcher.mode=local",
-        "+task=exits_on_two",
+        "+task=exits.exits_on_two",
         "x=2",
         f"hydra.run.dir={tmp_path / 'run'}",
         cwd=tmp_path,
