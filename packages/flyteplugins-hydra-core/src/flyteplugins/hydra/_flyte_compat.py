@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import threading
@@ -54,6 +55,26 @@ def contain_task_exits() -> None:
 
         run_task._flyte_hydra_contained = True  # type: ignore[attr-defined]
         taskrunner.run_task = run_task
+
+
+def run_local_on_own_loop(runner: Any, task: Any, /, **inputs: Any) -> Any:
+    """`runner.run(task, **inputs)` for a local run, on an event loop of the calling thread's own.
+
+    flyte 2.12's `run` is a `syncify` wrapper that runs every coroutine on one process-wide
+    background loop. An `async` task that blocks (`time.sleep`, a CPU-bound step, a hang) then
+    blocks every other local run, so `max_parallel` gave such tasks no concurrency at all. The
+    wrapper keeps the undecorated coroutine function as `.fn`; running it with `asyncio.run` gives
+    each worker thread its own loop, child tasks included. Where a loop already runs in this thread
+    (a notebook), or should flyte drop `.fn`, this falls back to the shared loop. Checked against
+    flyte 2.12.1.
+    """
+    coroutine_function = getattr(runner.run, "fn", None)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        if coroutine_function is not None:
+            return asyncio.run(coroutine_function(task, **inputs))
+    return runner.run(task, **inputs)
 
 
 def release_local_runners() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ConfigurationError, JobFailedError, SweepFailedError
-from ._flyte_compat import SweepCodeBundle
+from ._flyte_compat import SweepCodeBundle, run_local_on_own_loop
 from ._task_env import DEFAULT_TASK_ENV_KEY
 
 if TYPE_CHECKING:
@@ -121,9 +121,10 @@ class _Submission:
         if prepared.name:
             options["name"] = prepared.name
         runner = flyte.with_runcontext(mode=self.mode, **options)  # type: ignore[arg-type]
-        if self.mode == "remote":
-            runner = self.bundle.apply(runner)
-        return runner.run(prepared.entry, **{self.config_param: prepared.cfg}, **self.task_inputs)
+        inputs = {self.config_param: prepared.cfg, **self.task_inputs}
+        if self.mode == "local":
+            return run_local_on_own_loop(runner, prepared.entry, **inputs)
+        return self.bundle.apply(runner).run(prepared.entry, **inputs)
 
     def describe(self, prepared: _Prepared) -> dict[str, Any]:
         from ._task_env import lower_task_env, task_env_section
