@@ -210,6 +210,11 @@ SETTING_ERRORS = [
     pytest.param([*LOCAL, "hydra.launcher.rerun_failed=nowhere"], "there is no flyte_runs.jsonl", id="rerun-dir"),
     pytest.param(["hydra.launcher.mode=bogus"], "Error: hydra.launcher.mode must be", id="plain-run-mode"),
     pytest.param([], "Error: Remote mode needs a Flyte endpoint", id="plain-run-no-endpoint"),
+    pytest.param(
+        ["hydra.launcher.mode=local", "hydra.launcher.wait_max_workers=0"],
+        "Error: hydra.launcher.wait_max_workers must be a positive number",
+        id="plain-run-wait-workers",
+    ),
 ]
 
 
@@ -247,3 +252,21 @@ def test_hydra_full_error_shows_the_traceback_of_a_launcher_setting_error(tmp_pa
     assert "traceback (most recent call last)" in output.lower()
     assert 'File "' in proc.stderr
     assert message.removeprefix("Error: ") in output
+
+
+def test_a_plain_run_with_a_bad_wait_setting_runs_nothing(tmp_path):
+    marker = tmp_path / "ran"
+    proc = run_script(
+        APPS / "hydra_app.py",
+        "hydra/launcher=flyte",
+        "hydra.launcher.mode=local",
+        "hydra.launcher.wait_max_workers=0",
+        "+task=touch_marker",
+        f"+marker={marker}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "wait_max_workers must be a positive number or null" in proc.stderr
+    assert not marker.exists()
