@@ -72,6 +72,12 @@ def test_keyboard_interrupt_raised_inside_a_task_is_that_jobs_failure_not_a_ctrl
     assert "KeyboardInterrupt" in str(jobs[1].error)
 
 
+def test_any_other_base_exception_raised_by_a_task_is_that_jobs_failure(tmp_path):
+    jobs = by_num(failed_sweep(exits.escapes_on_two, tmp_path, max_parallel=2))
+    assert [jobs[0].ok, jobs[1].ok, jobs[2].ok] == [True, False, True]
+    assert "Escape(out of here), a BaseException that is not an Exception" in str(jobs[1].error)
+
+
 def test_a_job_exiting_beside_a_running_sibling_with_max_parallel_2_leaves_the_sibling_healthy(tmp_path):
     signals = tmp_path / "signals"
     signals.mkdir()

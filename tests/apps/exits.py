@@ -74,3 +74,14 @@ def exits_beside_sibling(cfg: DictConfig) -> float:
     (signals / "1-running").write_text("")
     _wait_for(signals / "2-exiting")
     return float(cfg.x)
+
+
+class Escape(BaseException):
+    """A `BaseException` of the user's own, as some libraries define for control flow."""
+
+
+@env.task
+def escapes_on_two(cfg: DictConfig) -> float:
+    if int(cfg.x) == 2:
+        raise Escape("out of here")
+    return float(cfg.x)
