@@ -133,6 +133,7 @@ def _corrupt_line_two(sweep: Path, line: bytes) -> bytes:
         (b'{"num": 0, "overrides": [], "phase": "FAI', r"it is not JSON \(Unterminated string"),
         (b"[1, 2]", r"it is a JSON list, not an object"),
         (b'{"hello": 1}', r"it has neither 'num'"),
+        (b'{"sweep": {"overrides": "x=1,2"}}', r"the sweep's 'overrides' must be a list of strings, got 'x=1,2'"),
     ],
 )
 def test_rerun_of_a_corrupt_journal_names_the_file_and_line_and_runs_nothing(tmp_path, line, why):

@@ -129,8 +129,12 @@ def _parse_record(raw: bytes) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise _NotARecord(f"it is a JSON {type(record).__name__}, not an object")
     if "sweep" in record:
-        if not isinstance(record["sweep"], dict):
-            raise _NotARecord(f"'sweep' must be an object, got {record['sweep']!r}")
+        sweep = record["sweep"]
+        if not isinstance(sweep, dict):
+            raise _NotARecord(f"'sweep' must be an object, got {sweep!r}")
+        overrides = sweep.get("overrides", [])
+        if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+            raise _NotARecord(f"the sweep's 'overrides' must be a list of strings, got {overrides!r}")
         return record
     if "num" not in record:
         raise _NotARecord("it has neither 'num' (a job record) nor 'sweep' (the sweep record)")
