@@ -2,8 +2,9 @@
 
 The file is append-only: each line is a complete JSON record of one job at one moment (planned,
 submitted, finished, aborted); the last line for a job number wins. Appending whole lines and
-flushing each one means a crash can at worst cut the line being written, which readers skip, so
-nothing already recorded is ever lost.
+flushing each one means a crash can at worst cut the line being written, which readers skip and
+the next writer cuts off, so nothing already recorded is ever lost. Any other line that is not a
+record is an error that names the file and line.
 """
 
 from __future__ import annotations
@@ -165,8 +166,8 @@ def read_journal(sweep_dir: str | os.PathLike[str], *, knob: str = "rerun_failed
             if number == len(lines):
                 continue  # the last append, cut short by a crash
             raise ConfigurationError(
-                f"{path} line {number} is not a journal record: {e}. {knob} cannot trust this file; restore it, "
-                "delete that line to rerun its job, or point the rerun at another sweep directory."
+                f"{path} line {number} is not a journal record: {e}. {knob} cannot trust this file: "
+                "restore it, delete that line, or point the rerun at another sweep directory."
             ) from e
         if "sweep" in record:
             sweep = record["sweep"]
