@@ -54,3 +54,15 @@ def test_launcher_jobs_of_a_blocking_plain_task_run_concurrently(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "3 succeeded, 0 failed" in proc.stdout
+
+
+def test_flyte_still_exposes_the_coroutine_behind_its_run_wrapper():
+    import inspect
+
+    import flyte
+
+    run = flyte.with_runcontext(mode="local").run
+    assert inspect.iscoroutinefunction(getattr(run, "fn", None)), (
+        "flyte's syncify wrapper no longer keeps the coroutine function as .fn: parallel local jobs fall back to "
+        "one shared loop; update run_local_on_own_loop in _flyte_compat.py"
+    )
