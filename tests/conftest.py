@@ -68,7 +68,9 @@ def unreachable_endpoint_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     return config
 
 
-def run_script(script: Path, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_script(
+    script: Path, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run a Python script the way a user does, in a fresh interpreter."""
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(APPS.parent), str(EXAMPLES)]), **(env or {})}
     return subprocess.run(
@@ -78,5 +80,5 @@ def run_script(script: Path, *args: str, cwd: Path, env: dict[str, str] | None =
         env=full_env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )

@@ -201,3 +201,72 @@ def test_single_run_failure_exits_non_zero(tmp_path):
     )
     assert proc.returncode != 0
     assert "x=2 is not allowed" in proc.stderr
+
+
+SETTING_ERRORS = [
+    pytest.param(["--multirun", "hydra.launcher.mode=bogus"], "hydra.launcher.mode must be 'local' or", id="mode"),
+    pytest.param([*LOCAL, "hydra.launcher.max_parallel=0"], "max_parallel must be a positive number", id="cap"),
+    pytest.param(["--multirun"], "Remote mode needs a Flyte endpoint", id="no-endpoint"),
+    pytest.param([*LOCAL, "hydra.launcher.rerun_failed=nowhere"], "there is no flyte_runs.jsonl", id="rerun-dir"),
+    pytest.param(["hydra.launcher.mode=bogus"], "Error: hydra.launcher.mode must be", id="plain-run-mode"),
+    pytest.param([], "Error: Remote mode needs a Flyte endpoint", id="plain-run-no-endpoint"),
+    pytest.param(
+        ["hydra.launcher.mode=local", "hydra.launcher.wait_max_workers=0"],
+        "Error: hydra.launcher.wait_max_workers must be a positive number",
+        id="plain-run-wait-workers",
+    ),
+]
+
+
+def _app_with(args: list[str], tmp_path: Path, **env: str):
+    flags = [a for a in args if a.startswith("--")]
+    return run_script(
+        APPS / "hydra_app.py",
+        *flags,
+        "hydra/launcher=flyte",
+        *(a for a in args if a not in flags),
+        "x=1,2" if flags else "x=1",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(("args", "message"), SETTING_ERRORS)
+def test_a_launcher_setting_error_is_one_or_two_lines_without_a_traceback(tmp_path, args, message):
+    proc = _app_with(args, tmp_path)
+    assert proc.returncode == 1
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert 1 <= len(lines) <= 2, proc.stderr
+    assert message in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), SETTING_ERRORS)
+def test_hydra_full_error_shows_the_traceback_of_a_launcher_setting_error(tmp_path, args, message):
+    proc = _app_with(args, tmp_path, HYDRA_FULL_ERROR="1")
+    assert proc.returncode == 1
+    output = proc.stderr + proc.stdout  # flyte's excepthook prints the exception line on stdout
+    assert "traceback (most recent call last)" in output.lower()
+    assert 'File "' in proc.stderr
+    assert message.removeprefix("Error: ") in output
+
+
+def test_a_plain_run_with_a_bad_wait_setting_runs_nothing(tmp_path):
+    marker = tmp_path / "ran"
+    proc = run_script(
+        APPS / "hydra_app.py",
+        "hydra/launcher=flyte",
+        "hydra.launcher.mode=local",
+        "hydra.launcher.wait_max_workers=0",
+        "+task=touch_marker",
+        f"+marker={marker}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "wait_max_workers must be a positive number or null" in proc.stderr
+    assert not marker.exists()

@@ -87,3 +87,27 @@ def test_long_sweep_examples_run_as_written(flyte_loopback, in_examples, tmp_pat
 
     assert len(namespace["results"]) == 2
     assert all(isinstance(r, RunResult) and isinstance(r.value, float) for r in namespace["results"])
+
+
+def shell_examples() -> list[tuple[str, str]]:
+    """Every shell example in the repository's Markdown, as a user would paste it (console: the `$ ` lines)."""
+    listed = subprocess.run(["git", "ls-files", "*.md"], cwd=ROOT, capture_output=True, text=True, check=True)
+    examples = []
+    for name in listed.stdout.split():
+        text = (ROOT / name).read_text(encoding="utf-8")
+        for lang, body in re.findall(r"```(bash|sh|shell|console)\n(.*?)```", text, re.DOTALL):
+            lines = body.splitlines()
+            if lang == "console":
+                lines = [line[2:] for line in lines if line.startswith("$ ")]
+            examples.append((name, "\n".join(lines)))
+    return examples
+
+
+@pytest.mark.parametrize(("name", "script"), shell_examples(), ids=lambda value: str(value)[:40])
+def test_shell_examples_are_valid_bash_as_written(name, script):
+    proc = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True, timeout=10, check=False)
+    assert proc.returncode == 0, f"{name}: a shell example does not parse as bash:\n{script}\n{proc.stderr}"
+
+
+def test_shell_examples_are_found():
+    assert len(shell_examples()) >= 10

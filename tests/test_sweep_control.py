@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -101,6 +102,64 @@ def test_journal_tolerates_a_line_cut_by_a_crash(tmp_path):
     with open(sweep / JOURNAL_NAME, "a") as f:
         f.write('{"num": 1, "phase": "FAI')
     assert latest(sweep)[1]["phase"] == "SUCCEEDED"
+
+
+def _finished_sweep(tmp_path: Path) -> Path:
+    sweep = tmp_path / "sweep"
+    hydra_sweep(
+        tasks.scaled, config_path=CONF, config_name="app", mode="local", overrides=["x=1,2", f"hydra.sweep.dir={sweep}"]
+    )
+    return sweep
+
+
+def _corrupt_line_two(sweep: Path, line: bytes) -> bytes:
+    journal = sweep / JOURNAL_NAME
+    lines = journal.read_bytes().splitlines(keepends=True)
+    lines[1] = line + b"\n"
+    journal.write_bytes(b"".join(lines))
+    return journal.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        (b'{"num": 0, "ph\xff\xfe\x00ase": 1}', r"it is not UTF-8 text \(byte 15 is b'\\xff'\)"),
+        (
+            b'{"num": "zero", "overrides": [], "phase": "FAILED"}',
+            r"'num' must be a job number \(0, 1, \.\.\.\), got 'zero'",
+        ),
+        (b'{"num": 0, "overrides": "x=1", "phase": "FAILED"}', r"'overrides' must be a list of strings, got 'x=1'"),
+        (b'{"num": 0, "overrides": [], "phase": "FAILED", "started": "noon"}', r"'started' must be a time"),
+        (b'{"num": 0, "overrides": [], "phase": "FAI', r"it is not JSON \(Unterminated string"),
+        (b"[1, 2]", r"it is a JSON list, not an object"),
+        (b'{"hello": 1}', r"it has neither 'num'"),
+        (b'{"sweep": {"overrides": "x=1,2"}}', r"the sweep's 'overrides' must be a list of strings, got 'x=1,2'"),
+    ],
+)
+def test_rerun_of_a_corrupt_journal_names_the_file_and_line_and_runs_nothing(tmp_path, line, why):
+    sweep = _finished_sweep(tmp_path)
+    before = _corrupt_line_two(sweep, line)
+    journal = re.escape(str(sweep / JOURNAL_NAME))
+    with pytest.raises(ConfigurationError, match=rf"^{journal} line 2 is not a journal record: {why}"):
+        hydra_sweep(tasks.scaled, config_path=CONF, config_name="app", mode="local", rerun_failed=sweep)
+    assert (sweep / JOURNAL_NAME).read_bytes() == before
+
+
+def test_rerun_after_a_torn_last_line_appends_on_a_clean_line(tmp_path):
+    sweep, poison = tmp_path / "sweep", tmp_path / "poison"
+    poison.touch()
+    overrides = ["x=1,2", f"+log={tmp_path / 'calls'}", f"+poison={poison}", f"hydra.sweep.dir={sweep}"]
+    with pytest.raises(SweepFailedError):
+        hydra_sweep(tasks.flaky, config_path=CONF, config_name="app", mode="local", overrides=overrides)
+    journal = sweep / JOURNAL_NAME
+    with open(journal, "ab") as f:
+        f.write(b'{"num": 1, "phase": "SUCC\xe2\x82')  # cut inside a multi-byte character, too
+    assert latest(sweep)[1]["phase"] == "FAILED"
+    poison.unlink()
+    results = hydra_sweep(tasks.flaky, config_path=CONF, config_name="app", mode="local", rerun_failed=sweep)
+    assert [r.value for r in results] == [2.0]
+    assert latest(sweep)[1]["phase"] == "SUCCEEDED"
+    assert all(json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines())
 
 
 def test_dry_run_lists_jobs_with_lowered_task_env_and_runs_nothing(tmp_path, capsys):

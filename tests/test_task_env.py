@@ -5,9 +5,10 @@ from __future__ import annotations
 import flyte
 import pytest
 from apps import tasks
+from conftest import APPS
 from omegaconf import OmegaConf
 
-from flyteplugins.hydra import ConfigurationError, apply_task_env, hydra_run
+from flyteplugins.hydra import ConfigurationError, SweepFailedError, apply_task_env, hydra_run, hydra_sweep
 
 
 def cfg_with(entry: object, key: str = "task_env", name: str = "dump") -> object:
@@ -84,6 +85,46 @@ def test_primary_container_name_without_image_is_rejected():
 def test_malformed_task_env_names_the_key(cfg, message):
     with pytest.raises(ConfigurationError, match=message):
         apply_task_env(tasks.dump, OmegaConf.create(cfg))
+
+
+@pytest.mark.parametrize(
+    ("resources", "message"),
+    [
+        ({"cpu": "lots"}, r"'task_env.dump.resources.cpu' is 'lots', which is not a valid cpu; use a core count"),
+        ({"cpu": -1}, r"'task_env.dump.resources.cpu' is -1, .*'500m'"),
+        ({"cpu": True}, r"'task_env.dump.resources.cpu' is True"),
+        ({"cpu": [1, 2, 3]}, r"'task_env.dump.resources.cpu' is \[1, 2, 3\], .*\[request, limit\] pair"),
+        ({"memory": "plenty"}, r"'task_env.dump.resources.memory' is 'plenty', .*'512Mi', '8Gi', '1G'"),
+        ({"memory": 1024}, r"'task_env.dump.resources.memory' is 1024, .*quantity string"),
+        ({"memory": ["1Gi", "lots"]}, r"'task_env.dump.resources.memory' is \['1Gi', 'lots'\]"),
+        ({"disk": "10 Gi"}, r"'task_env.dump.resources.disk' is '10 Gi'"),
+        ({"shm": "most"}, r"'task_env.dump.resources.shm' is 'most', .*or 'auto'"),
+    ],
+)
+def test_malformed_resource_quantities_are_rejected_naming_the_key_and_the_accepted_forms(resources, message):
+    with pytest.raises(ConfigurationError, match=message):
+        apply_task_env(tasks.dump, cfg_with({"resources": resources}))
+
+
+def test_well_formed_quantities_and_yaml_request_limit_pairs_are_accepted():
+    resources = {"cpu": [0.5, "2"], "memory": ["1Gi", "4Gi"], "disk": "100G", "shm": "auto"}
+    task = apply_task_env(tasks.dump, cfg_with({"resources": resources}))
+    assert task.resources == flyte.Resources(cpu=(0.5, "2"), memory=("1Gi", "4Gi"), disk="100G", shm="auto")
+    assert apply_task_env(tasks.dump, cfg_with({"resources": {"cpu": "500m"}})).resources.cpu == "500m"
+
+
+def test_a_sweep_with_a_malformed_cpu_runs_no_job(tmp_path):
+    marker = tmp_path / "ran"
+    with pytest.raises(SweepFailedError, match=r"'task_env.touch_marker.resources.cpu' is 'lots'"):
+        hydra_sweep(
+            tasks.touch_marker,
+            config_path=str(APPS / "conf"),
+            config_name="app",
+            mode="local",
+            marker=str(marker),
+            overrides=["x=1,2", "+task_env.touch_marker.resources.cpu=lots", f"hydra.sweep.dir={tmp_path / 's'}"],
+        )
+    assert not marker.exists()
 
 
 def test_task_is_returned_unchanged_when_nothing_applies():

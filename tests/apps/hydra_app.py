@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import flyte
 import hydra
 from omegaconf import DictConfig
@@ -13,7 +15,8 @@ from flyteplugins.hydra import apply_task_env
 @hydra.main(version_base=None, config_path="conf", config_name="app")
 def main(cfg: DictConfig) -> object:
     flyte.init_from_config()
-    task = apply_task_env(getattr(tasks, cfg.get("task", "fails_on_two")), cfg)
+    module, _, name = str(cfg.get("task", "fails_on_two")).rpartition(".")  # "exits.exits_on_two": apps/exits.py
+    task = apply_task_env(getattr(importlib.import_module(f"apps.{module}") if module else tasks, name), cfg)
     inputs = {"marker": cfg.marker} if "marker" in cfg else {}
     return flyte.run(task, cfg=cfg, **inputs)
 

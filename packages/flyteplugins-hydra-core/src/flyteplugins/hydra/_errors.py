@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hydra.errors import CompactHydraException
+
 if TYPE_CHECKING:
     from ._outcome import JobOutcome
 
@@ -12,8 +14,13 @@ class FlyteHydraError(Exception):
     """Base class for every error this plugin raises on purpose."""
 
 
-class ConfigurationError(FlyteHydraError, ValueError):
-    """Bad input detected before any job was composed or submitted."""
+class ConfigurationError(FlyteHydraError, CompactHydraException, ValueError):
+    """Bad input detected before any job was composed or submitted.
+
+    A `CompactHydraException`, so that when it leaves a `@hydra.main` app (the launcher's settings,
+    a rerun's journal, `apply_task_env`) Hydra prints just the message, not a traceback through its
+    own frames; `HYDRA_FULL_ERROR=1` still shows the whole traceback.
+    """
 
 
 class JobFailedError(FlyteHydraError):

@@ -16,11 +16,87 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import threading
 from pathlib import Path
 from typing import Any
+
+_contain_lock = threading.Lock()
+
+
+def _exit_message(exit: BaseException) -> str:
+    if isinstance(exit, SystemExit):
+        return (
+            f"the task called sys.exit({exit.code!r}) (SystemExit) instead of returning or raising an exception; "
+            "raise an exception to fail a task"
+        )
+    if isinstance(exit, KeyboardInterrupt):
+        return "the task raised KeyboardInterrupt inside itself; it was not a Ctrl-C of the sweep"
+    return f"the task raised {type(exit).__name__}({exit}), a BaseException that is not an Exception"
+
+
+def contain_task_exits() -> None:
+    """Make a local task that leaves by `SystemExit`, `KeyboardInterrupt` or any other non-`Exception` fail.
+
+    flyte 2.12's `taskrunner.run_task` turns only `Exception`s into the task's error. A `SystemExit`
+    or `KeyboardInterrupt` raised in a task escapes into the asyncio task that runs it; asyncio then
+    re-raises it out of `run_forever`, which kills the event-loop thread before the future
+    `flyte.run` waits on is resolved, and the whole sweep (and any sibling sharing that loop) hangs
+    forever. Wrapping `run_task` hands such an exit back as the task's `CustomError`, exactly as
+    flyte does for an exception. Real Ctrl-C never reaches a task: signals go to the main thread,
+    and local tasks run on flyte's loop and executor threads (a `KeyboardInterrupt` on the main
+    thread is passed on, to be safe). Cancellation (`CancelledError`, `GeneratorExit`) is left alone.
+    Idempotent; checked against flyte 2.12.1. Should flyte move `run_task`, local runs go on without
+    the guard (tests/test_task_exits.py says so loudly).
+    """
+    try:
+        from flyte._internal.runtime import taskrunner
+        from flyte.errors import CustomError
+    except ImportError:
+        return
+
+    with _contain_lock:
+        original = getattr(taskrunner, "run_task", None)
+        if original is None or getattr(original, "_flyte_hydra_contained", False):
+            return
+
+        async def run_task(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await original(*args, **kwargs)
+            except (asyncio.CancelledError, GeneratorExit):
+                raise
+            except BaseException as e:
+                if isinstance(e, KeyboardInterrupt) and threading.current_thread() is threading.main_thread():
+                    raise  # where signals arrive this may be a real Ctrl-C, which aborts the sweep
+                error = CustomError(type(e).__name__, _exit_message(e))
+                error.__cause__ = e
+                return {}, error
+
+        run_task._flyte_hydra_contained = True  # type: ignore[attr-defined]
+        taskrunner.run_task = run_task
+
+
+def run_local_on_own_loop(runner: Any, task: Any, /, **inputs: Any) -> Any:
+    """`runner.run(task, **inputs)` for a local run, on an event loop of the calling thread's own.
+
+    flyte 2.12's `run` is a `syncify` wrapper that runs every coroutine on one process-wide
+    background loop. An `async` task that blocks (`time.sleep`, a CPU-bound step, a hang) then
+    blocks every other local run, so `max_parallel` gave such tasks no concurrency at all. The
+    wrapper keeps the undecorated coroutine function as `.fn`; running it with `asyncio.run` gives
+    each worker thread its own loop, child tasks included. The main thread (one job at a time, where
+    Ctrl-C arrives) keeps flyte's own behaviour, as does a thread already running a loop, or a flyte
+    without `.fn`. Checked against flyte 2.12.1.
+    """
+    coroutine_function = getattr(runner.run, "fn", None)
+    if coroutine_function is None or threading.current_thread() is threading.main_thread():
+        return runner.run(task, **inputs)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine_function(task, **inputs))
+    return runner.run(task, **inputs)
 
 
 def get_init_config_or_none() -> Any:

@@ -2,8 +2,9 @@
 
 The file is append-only: each line is a complete JSON record of one job at one moment (planned,
 submitted, finished, aborted); the last line for a job number wins. Appending whole lines and
-flushing each one means a crash can at worst cut the line being written, which readers skip, so
-nothing already recorded is ever lost.
+flushing each one means a crash can at worst cut the line being written, which readers skip and
+the next writer cuts off, so nothing already recorded is ever lost. Any other line that is not a
+record is an error that names the file and line.
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def _drop_torn_tail(path: Path) -> None:
+    """Cut an unfinished last line (an append a crash interrupted) so new records start on a line of their own."""
+    if not path.is_file():
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
+
+
 class Journal:
     """Appends job records to `<sweep dir>/flyte_runs.jsonl` from any thread."""
 
@@ -51,6 +62,7 @@ class Journal:
         self.path = Path(sweep_dir) / JOURNAL_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        _drop_torn_tail(self.path)
 
     def _append(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, sort_keys=True) + "\n"
@@ -130,7 +142,61 @@ def _rerun(record: dict[str, Any]) -> bool:
     return record["phase"] != SUCCEEDED and not record.get("live")
 
 
+class _NotARecord(ValueError):
+    """One line of a journal that cannot be read as a record; the reader adds where it is."""
+
+
+_OPTIONAL_TEXT = ("url", "run_name", "error")
+_OPTIONAL_TIMES = ("started", "finished", "time")
+
+
+def _checked_job(record: dict[str, Any]) -> dict[str, Any]:
+    num = record["num"]
+    if isinstance(num, bool) or not isinstance(num, int) or num < 0:
+        raise _NotARecord(f"'num' must be a job number (0, 1, ...), got {num!r}")
+    overrides = record.get("overrides")
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+        raise _NotARecord(f"'overrides' must be a list of strings, got {overrides!r}")
+    if not isinstance(record.get("phase"), str):
+        raise _NotARecord(f"'phase' must be a string such as 'SUCCEEDED', got {record.get('phase')!r}")
+    for key in _OPTIONAL_TEXT:
+        if record.get(key) is not None and not isinstance(record[key], str):
+            raise _NotARecord(f"'{key}' must be a string or null, got {record[key]!r}")
+    for key in _OPTIONAL_TIMES:
+        value = record.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise _NotARecord(f"'{key}' must be a time in seconds or null, got {value!r}")
+    return record
+
+
+def _parse_record(raw: bytes) -> dict[str, Any]:
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise _NotARecord(f"it is not UTF-8 text (byte {e.start + 1} is {raw[e.start : e.start + 1]!r})") from e
+    except json.JSONDecodeError as e:
+        raise _NotARecord(f"it is not JSON ({e.msg} at column {e.colno})") from e
+    if not isinstance(record, dict):
+        raise _NotARecord(f"it is a JSON {type(record).__name__}, not an object")
+    if "sweep" in record:
+        sweep = record["sweep"]
+        if not isinstance(sweep, dict):
+            raise _NotARecord(f"'sweep' must be an object, got {sweep!r}")
+        overrides = sweep.get("overrides", [])
+        if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
+            raise _NotARecord(f"the sweep's 'overrides' must be a list of strings, got {overrides!r}")
+        return record
+    if "num" not in record:
+        raise _NotARecord("it has neither 'num' (a job record) nor 'sweep' (the sweep record)")
+    return _checked_job(record)
+
+
 def read_journal(sweep_dir: str | os.PathLike[str], *, knob: str = "rerun_failed") -> JournalState:
+    """Every record of `<sweep_dir>/flyte_runs.jsonl`, refusing a file that is not one.
+
+    Only an unfinished last line (no newline: a crash cut the append) is skipped; anything else that
+    is not a record stops the rerun with the line number, before any job runs.
+    """
     path = Path(sweep_dir) / JOURNAL_NAME
     if not path.is_file():
         raise ConfigurationError(
@@ -139,15 +205,23 @@ def read_journal(sweep_dir: str | os.PathLike[str], *, knob: str = "rerun_failed
         )
     sweep: dict[str, Any] = {}
     jobs: dict[int, dict[str, Any]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    lines = path.read_bytes().split(b"\n")
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by a crash
+            record = _parse_record(raw)
+        except _NotARecord as e:
+            if number == len(lines):
+                continue  # the last append, cut short by a crash
+            raise ConfigurationError(
+                f"{path} line {number} is not a journal record: {e}. {knob} cannot trust this file: "
+                "restore it, delete that line, or point the rerun at another sweep directory."
+            ) from e
         if "sweep" in record:
             sweep, jobs = record["sweep"], {}  # a later sweep in the same directory is the one that counts
-        elif "num" in record:
-            jobs[int(record["num"])] = record
+        else:
+            jobs[record["num"]] = record
     if not sweep and not jobs:
         raise ConfigurationError(
             f"{knob}={sweep_dir}: {path} records no sweep, so there is nothing to rerun. Point it at the sweep "

@@ -41,12 +41,14 @@ def forced_local() -> Iterator[None]:
 
     A `@hydra.main` app calls `flyte.init_from_config()` and `flyte.run(...)` itself; when a config
     with an endpoint exists that would submit to a cluster. The context-scoped init config wins
-    over whatever the app initialises globally, so local mode stays local.
+    over whatever the app initialises globally, so local mode stays local. A task that calls
+    `sys.exit` in here fails instead of hanging the run (see `contain_task_exits`).
     """
     import flyte
 
-    from ._flyte_compat import get_init_config_or_none, init_config_context
+    from ._flyte_compat import contain_task_exits, get_init_config_or_none, init_config_context
 
+    contain_task_exits()
     current = get_init_config_or_none()
     if current is None:
         flyte.init()

@@ -41,6 +41,7 @@ class SingleRunCallback(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         from ._errors import ConfigurationError
+        from ._hydra_exit import stop_run
         from ._mode import ensure_remote_ready, forced_local
         from ._task_env import task_env_key_scope
 
@@ -53,7 +54,7 @@ class SingleRunCallback(Callback):
                 ensure_remote_ready()
         except ConfigurationError as e:
             # Hydra turns exceptions from callbacks into warnings and runs the job anyway; this must stop it.
-            raise SystemExit(f"Error: {e}") from e
+            stop_run(e)
         self._scope.enter_context(task_env_key_scope(options.task_env_key))
         if options.mode == "local":
             self._scope.enter_context(forced_local())

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ConfigurationError
-from ._flyte_compat import SweepCodeBundle
+from ._flyte_compat import SweepCodeBundle, run_local_on_own_loop
 from ._identity import SweepIdentity
 from ._job_outputs import JobOutputs
 
@@ -90,9 +90,11 @@ class Submission:
             self.run_options, num=prepared.num, overrides=prepared.overrides, name=prepared.name
         )
         runner = flyte.with_runcontext(mode=self.mode, **options)  # type: ignore[arg-type]
-        if self.mode == "remote":
-            runner = self.bundle.apply(runner)
-        run = runner.run(prepared.entry, **{self.config_param: prepared.cfg}, **self.task_inputs)
+        inputs = {self.config_param: prepared.cfg, **self.task_inputs}
+        if self.mode == "local":
+            run = run_local_on_own_loop(runner, prepared.entry, **inputs)
+        else:
+            run = self.bundle.apply(runner).run(prepared.entry, **inputs)
         self.outputs.record_run(prepared.output_dir, run)
         return run
 

@@ -72,12 +72,14 @@ def _override_parameters(task: Any) -> set[str]:
 def _resources(where: str, value: Any) -> Any:
     import flyte
 
+    from ._quantities import checked_resources
+
     if not isinstance(value, Mapping):
         raise ConfigurationError(
             f"'{where}.resources' must be a mapping like {{cpu: '2', memory: 8Gi}}, got {value!r}."
         )
     try:
-        return flyte.Resources(**value)
+        return flyte.Resources(**checked_resources(f"{where}.resources", value))
     except (TypeError, ValueError) as e:
         raise ConfigurationError(f"'{where}.resources' is not valid for flyte.Resources: {e}") from e
 
