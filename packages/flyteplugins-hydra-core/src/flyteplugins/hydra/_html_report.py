@@ -163,8 +163,7 @@ def _row(view: SweepView, job: JobView) -> str:
         value = job.settings.get(key.name)
         cells.append(_cell(escape(value or ""), job.number(key.name) if key.numeric else None, key.numeric))
     cells.append(_cell(escape(job.phase)))
-    shown = job.objective if view.numeric else job.result
-    cells.append(_cell(escape(_value(shown)), job.objective, view.numeric))
+    cells.append(_cell(escape(_value(job.picked)), job.objective, view.numeric))
     if view.tuple_width is not None:
         cells.append(_cell(escape(_value(job.result))))
     cells.append(_cell(_span(job.duration), job.duration, True))

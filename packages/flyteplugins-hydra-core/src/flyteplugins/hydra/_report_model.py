@@ -64,6 +64,7 @@ class JobView:
     url: str | None
     run_name: str | None
     result: Any
+    picked: Any
     objective: float | None
     error: str | None
     duration: float | None
@@ -129,14 +130,17 @@ def _direction(header: Mapping[str, Any]) -> str:
     return "maximize" if str(direction or "").lower().startswith("max") else "minimize"
 
 
-def _objective(result: Any, index: int, width: int | None) -> float | None:
-    if width is not None:
-        if not isinstance(result, (list, tuple)) or index >= len(result):
-            return None
-        result = result[index]
-    if isinstance(result, bool) or not isinstance(result, (int, float)):
+def _element(result: Any, index: int, width: int | None) -> Any:
+    """The part of a result the report calls the objective: the whole value, or one element of a tuple."""
+    if width is None:
+        return result
+    return result[index] if isinstance(result, (list, tuple)) and index < len(result) else None
+
+
+def _objective(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(result) if math.isfinite(result) else None
+    return float(value) if math.isfinite(value) else None
 
 
 def _tuple_width(records: Sequence[Mapping[str, Any]], objective: int) -> int | None:
@@ -216,6 +220,7 @@ def sweep_view(
         started, finished = record.get("started"), record.get("finished")
         phase = str(record.get("phase") or "PENDING")
         result = record.get("result") if phase == SUCCEEDED else None
+        picked = _element(result, objective, width)
         jobs.append(
             JobView(
                 num=int(record["num"]),
@@ -225,7 +230,8 @@ def sweep_view(
                 url=record.get("url"),
                 run_name=record.get("run_name"),
                 result=result,
-                objective=_objective(result, objective, width) if phase == SUCCEEDED else None,
+                picked=picked,
+                objective=_objective(picked),
                 error=record.get("error"),
                 duration=finished - started
                 if isinstance(started, (int, float)) and isinstance(finished, (int, float))
