@@ -95,6 +95,30 @@ class Page:
             raise AssertionError(f"{expression!r} threw: {reply['exceptionDetails']}")
         return reply["result"].get("value")
 
+    def _centre(self, selector: str) -> tuple[float, float]:
+        """The viewport point at the middle of the first element matching `selector`, scrolled into view."""
+        found = json.dumps(selector)
+        x, y = self.evaluate(
+            f"(() => {{ const e = document.querySelector({found}); e.scrollIntoView({{block: 'center'}});"
+            " const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
+        return x, y
+
+    def click(self, selector: str) -> None:
+        """A real mouse click (move, press, release) on the first element matching `selector`."""
+        x, y = self._centre(selector)
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.send("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+    def hover(self, selector: str) -> None:
+        x, y = self._centre(selector)
+        self.send("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
+
+    def type(self, selector: str, text: str) -> None:
+        """Focus an input and type into it as a keyboard would (one `input` event)."""
+        self.click(selector)
+        self.send("Input.insertText", text=text)
+
     def screenshot(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         data = self.send("Page.captureScreenshot", format="png")["data"]

@@ -160,8 +160,10 @@ def _cell(text: str, sort: float | None = None, numeric: bool = False) -> str:
 def _row(view: SweepView, job: JobView) -> str:
     cells = [_cell(f"#{job.num}", job.num, True)]
     for key in view.keys:
-        value = job.settings.get(key.name)
-        cells.append(_cell(escape(value or ""), job.number(key.name) if key.numeric else None, key.numeric))
+        value = job.settings.get(key.name) or ""
+        number = job.number(key.name) if key.numeric else None
+        shown = f"{number:.6g}" if number is not None and len(value) > 10 else value  # sampled floats: 17 digits
+        cells.append(_cell(escape(shown), number, key.numeric))
     cells.append(_cell(escape(job.phase)))
     cells.append(_cell(escape(_value(job.picked)), job.objective, view.numeric))
     if view.tuple_width is not None:
@@ -225,6 +227,21 @@ def render_report(
     return page(sweep_view(header, jobs, objective=objective, running=running))
 
 
+def _sweeper_from_results(sweep_dir: Path) -> str | None:
+    """The sweeper a finished sampling sweep names in `optimization_results.yaml` (Optuna writes `name: optuna`).
+
+    Journal headers that predate the `sweeper` field (the launcher's names only surface and config)
+    still get their trial-order chart this way, once the sweep is over.
+    """
+    results = sweep_dir / "optimization_results.yaml"
+    if not results.is_file():
+        return None
+    for line in results.read_text(encoding="utf-8").splitlines():
+        if line.startswith("name:"):
+            return line.partition(":")[2].strip() or None
+    return None
+
+
 def write_report_from_journal(
     sweep_dir: str | os.PathLike[str],
     path: str | os.PathLike[str] | None = None,
@@ -240,7 +257,10 @@ def write_report_from_journal(
     from ._journal import read_journal
 
     state = read_journal(sweep_dir, knob="sweep_dir")
-    html = render_report(state.sweep, [state.jobs[n] for n in sorted(state.jobs)], objective=objective)
+    header = {**state.sweep}
+    if not header.get("sweeper"):
+        header["sweeper"] = _sweeper_from_results(Path(sweep_dir))
+    html = render_report(header, [state.jobs[n] for n in sorted(state.jobs)], objective=objective)
     target = Path(path) if path is not None else Path(sweep_dir) / REPORT_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8")

@@ -47,7 +47,7 @@ def _ticks(lo: float, hi: float, log: bool) -> list[float]:
         return [10.0**e for e in range(first, last + 1) if lo <= 10.0**e <= hi] or [lo, hi]
     if hi == lo:
         return [lo]
-    raw = (hi - lo) / 4
+    raw = (hi - lo) / 5
     step = 10 ** math.floor(math.log10(raw))
     step *= next(m for m in (1, 2, 5, 10) if raw <= step * m)
     start = math.ceil(lo / step) * step

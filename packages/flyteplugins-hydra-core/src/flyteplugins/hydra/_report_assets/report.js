@@ -37,7 +37,11 @@
   const search = document.getElementById("filter");
   const phase = document.getElementById("phase-filter");
   const shown = document.getElementById("shown");
-  const texts = rows.map((row) => row.textContent.toLowerCase());
+  // Each row is searchable as "column=value" pairs, so "model=vit" finds what it says and "vit" still matches.
+  const names = headers.map((h) => h.textContent);
+  const texts = rows.map((row) =>
+    Array.from(row.cells, (cell, i) => `${names[i]}=${cell.textContent}`).join(" ").toLowerCase(),
+  );
   const applyFilter = () => {
     const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
     const wanted = phase.value;
