@@ -232,3 +232,11 @@ def test_a_journal_with_no_jobs_yet_gives_a_report_saying_so(tmp_path):
     (tmp_path / "flyte_runs.jsonl").write_text(json.dumps({"sweep": {"task": "t", "time": 1.0}}) + "\n")
     html = write_report_from_journal(tmp_path).read_text()
     assert "No job has been recorded yet." in html
+
+
+def test_parallel_coordinates_of_a_big_sweep_draw_the_best_thousand_and_say_so():
+    jobs = [job(i, f"x={i}", f"y={i % 7}", result=float(i)) for i in range(1200)]
+    html = render_report({}, jobs)
+    assert "parallel coordinates (the best 1,000 of 1,200 jobs)" in figures(html)
+    lines = re.findall(r'<polyline (?:class="best" )?data-j="(\d+)"', html)
+    assert len(lines) == 1000 and max(int(n) for n in lines) == 999

@@ -122,7 +122,7 @@ def test_optuna_sweep_report_plots_trials_and_the_running_best(tmp_path):
         assert all(drawn and marks == 10 for _, drawn, marks in charts)
         steps = page.evaluate("document.querySelector('polyline.running-best').points.numberOfItems")
         assert steps >= 10
-        page.hover("svg.chart circle.pt.best")
+        page.hover("svg.chart circle.best")
         tip = page.evaluate("(() => { const t = document.querySelector('.tip'); return [t.hidden, t.textContent]; })()")
         assert tip[0] is False and tip[1].startswith("job: #")
         sort_by(page, "x")
@@ -154,7 +154,7 @@ def test_report_of_a_sweep_with_failures_groups_them_and_filters_by_phase(tmp_pa
             " s.dispatchEvent(new Event('change')); })()"
         )
         assert column(page, "job") == ["#2", "#3"]
-        assert page.evaluate("document.getElementById('shown').textContent") == "2 of 6 jobs shown"
+        assert page.evaluate("document.getElementById('shown').textContent") == "2 of 6 jobs match"
         page.type("#filter", "name=b")
         assert column(page, "job") == ["#3"]
 

@@ -19,6 +19,8 @@ from ._report_charts import charts, objective_label
 from ._report_model import FINISHED_PHASES, FailureGroup, JobView, SweepView, sweep_view
 
 REPORT_NAME = "report.html"
+# Rows the script keeps in the document at a time; report.css hides the rest until it has run (same number).
+PAGE_ROWS = 250
 
 
 def _asset(name: str) -> str:
@@ -187,11 +189,14 @@ def _table(view: SweepView) -> str:
     tools = (
         '<div class="tools"><input id="filter" type="search" placeholder="filter: any text, e.g. model=vit" '
         f'aria-label="filter jobs"><select id="phase-filter" aria-label="phase"><option value="">every phase</option>'
-        f'{options}</select><span id="shown">{len(view.jobs)} of {len(view.jobs)} jobs shown</span></div>'
+        f'{options}</select><span id="shown">{len(view.jobs)} of {len(view.jobs)} jobs match</span>'
+        '<span id="pager" hidden><button type="button" data-step="-1">&lsaquo; previous</button> '
+        '<button type="button" data-step="1">next &rsaquo;</button></span></div>'
     )
     body = "\n".join(_row(view, j) for j in view.jobs)
     return (
-        f'<h2 id="table">Jobs</h2>{tools}<div class="table-wrap"><table id="jobs"><thead><tr>{head}</tr></thead>'
+        f'<h2 id="table">Jobs</h2>{tools}<div class="table-wrap">'
+        f'<table id="jobs" data-page="{PAGE_ROWS}"><thead><tr>{head}</tr></thead>'
         f"<tbody>\n{body}\n</tbody></table></div>"
     )
 
@@ -202,7 +207,8 @@ def page(view: SweepView) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(str(title))}</title><style>{_asset('report.css')}</style></head>"
+        f"<title>{escape(str(title))}</title><style>{_asset('report.css')}</style>"
+        '<script>document.documentElement.classList.add("js")</script></head>'
         f"<body><main>{_header(view)}{_charts(view)}{_failures(view)}{_table(view)}</main>"
         f"<script>{_asset('report.js')}</script></body></html>\n"
     )

@@ -15,6 +15,8 @@ from ._report_model import JobView, Key, SweepView
 
 Scale = Callable[[float], float]
 
+# Past this many lines parallel coordinates are an unreadable blob that costs seconds to paint: draw the best ones.
+PARALLEL_LINES = 1000
 _VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
 _W, _H = 380, 250
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 14, 14, 40
@@ -111,8 +113,13 @@ def _x_axis() -> str:
 
 
 def _point(job: JobView, x: float, y: float, best: JobView | None) -> str:
-    cls = "pt best" if job is best else "pt"
-    return f'<circle class="{cls}" data-j="{job.num}" cx="{x:.1f}" cy="{y:.1f}" r="{4.5 if job is best else 3}"/>'
+    """One job's dot; size and colour come from the stylesheet (`.pts circle`), which keeps big charts small."""
+    cls = ' class="best"' if job is best else ""
+    return f'<circle{cls} data-j="{job.num}" cx="{x:.1f}" cy="{y:.1f}"/>'
+
+
+def _points(dots: list[str]) -> str:
+    return '<g class="pts">' + "".join(dots) + "</g>"
 
 
 def _objective_axis(view: SweepView) -> tuple[Scale, float, float]:
@@ -142,7 +149,7 @@ def scatter(view: SweepView, key: Key) -> str:
         px = x(tick)
         body.append(_x_tick(px, _fmt(tick)))
     body.append(_x_label(key.name + (" (log scale)" if log else "")))
-    body += [_point(j, x(v), y(j.objective), view.best) for j, v in zip(jobs, xs)]
+    body.append(_points([_point(j, x(v), y(j.objective), view.best) for j, v in zip(jobs, xs)]))
     return _svg(_W, _H, f"objective against {key.name}", body)
 
 
@@ -184,7 +191,7 @@ def strip(view: SweepView, key: Key) -> str:
             f'<line class="median" x1="{centre - half:.1f}" x2="{centre + half:.1f}" '
             f'y1="{y(med):.1f}" y2="{y(med):.1f}"/>'
         )
-        body += [_point(j, centre + _jitter(j.num) * band * 0.5, y(j.objective), view.best) for j in jobs]
+        body.append(_points([_point(j, centre + _jitter(j.num) * band * 0.5, y(j.objective), view.best) for j in jobs]))
     body.append(_x_label(key.name))
     return _svg(_W, _H, f"objective for each {key.name}", body)
 
@@ -209,6 +216,12 @@ def _axis_marks(key: Key) -> list[tuple[str, str]]:
     return [(_fmt(m), repr(m)) for m in marks]
 
 
+def parallel_jobs(view: SweepView) -> list[JobView]:
+    """The jobs parallel coordinates draw: all of them, or the best `PARALLEL_LINES`, worst first (best on top)."""
+    ranked = sorted(view.scored, key=lambda j: j.objective, reverse=view.direction == "minimize")
+    return ranked[-PARALLEL_LINES:]
+
+
 def parallel(view: SweepView) -> str:
     """Every scored job as one line across an axis per swept key and the objective, coloured by objective."""
     width, height, top, bottom = 780, 300, 30, 262
@@ -221,10 +234,11 @@ def parallel(view: SweepView) -> str:
     oy = _scale(olo, ohi, bottom, top)
     shade = _scale(olo, ohi, 0.0, 1.0)
     good_is_low = view.direction == "minimize"
-    opacity = max(0.06, min(0.7, 40 / max(1, len(objectives))))
+    drawn = parallel_jobs(view)
+    opacity = max(0.08, min(0.7, 40 / max(1, len(drawn))))
     body: list[str] = [f'<g class="lines" stroke-opacity="{opacity:.2f}">']
     best_line = ""
-    for job in view.scored:
+    for job in drawn:
         ys = [s(job.settings.get(k.name)) for s, k in zip(scales, view.keys)] + [oy(job.objective)]
         if any(v is None for v in ys):
             continue
@@ -273,7 +287,7 @@ def trials(view: SweepView) -> str:
             best = value
         steps.append(f"{x(job.num):.1f},{y(best):.1f}")
     body.append(f'<polyline class="running-best" points="{" ".join(steps)}"/>')
-    body += [_point(j, x(j.num), y(j.objective), view.best) for j in jobs]
+    body.append(_points([_point(j, x(j.num), y(j.objective), view.best) for j in jobs]))
     return _svg(_W, _H, "objective by trial, with the best so far", body)
 
 
@@ -286,7 +300,10 @@ def charts(view: SweepView) -> list[tuple[str, str]]:
         for k in view.keys
     ]
     if view.keys:
-        out.append(("parallel coordinates", parallel(view)))
+        scored = len(view.scored)
+        shown = min(scored, PARALLEL_LINES)
+        title = "parallel coordinates" + (f" (the best {shown:,} of {scored:,} jobs)" if shown < scored else "")
+        out.append((title, parallel(view)))
     if view.sampled:
         out.append(("objective by trial, with the best so far", trials(view)))
     return out
