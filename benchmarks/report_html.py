@@ -70,7 +70,7 @@ def main() -> str:
             page = browser.new_page()
             page.open(report, timeout=60)
             ready = page.evaluate(
-                f"(async () => {{ await {SETTLED}; return [document.documentElement.dataset.ready,"
+                f"(async () => {{ await {SETTLED}; return [document.getElementById('fh-report').dataset.ready,"
                 " performance.getEntriesByType('navigation')[0].loadEventEnd, performance.now()]; })()"
             )
             assert ready[0] == "1" and not page.errors, page.errors

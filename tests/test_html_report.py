@@ -240,3 +240,9 @@ def test_parallel_coordinates_of_a_big_sweep_draw_the_best_thousand_and_say_so()
     assert "parallel coordinates (the best 1,000 of 1,200 jobs)" in figures(html)
     lines = re.findall(r'<polyline (?:class="best" )?data-j="(\d+)"', html)
     assert len(lines) == 1000 and max(int(n) for n in lines) == 999
+
+
+def test_the_fragment_for_a_flyte_report_tab_is_the_report_without_the_document():
+    fragment = render_report({"task": "train"}, GRID, fragment=True)
+    assert not re.search(r"<!DOCTYPE|<html|<head|<body", fragment)
+    assert fragment.startswith("<style>") and '<main class="fh-report" id="fh-report">' in fragment

@@ -201,16 +201,25 @@ def _table(view: SweepView) -> str:
     )
 
 
+def _fragment(view: SweepView) -> str:
+    """The report as markup for inside another page (a Flyte report tab): styles, content and script, scoped."""
+    return (
+        f"<style>{_asset('report.css')}</style>"
+        '<main class="fh-report" id="fh-report">'
+        '<script>document.getElementById("fh-report").classList.add("js")</script>'
+        f"{_header(view)}{_charts(view)}{_failures(view)}{_table(view)}</main>"
+        f"<script>{_asset('report.js')}</script>"
+    )
+
+
 def page(view: SweepView) -> str:
-    """The whole HTML document for a worked-out sweep view."""
+    """The report as a whole HTML document."""
     title = f"Sweep report: {view.header.get('task') or view.header.get('config_name') or 'sweep'}"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(str(title))}</title><style>{_asset('report.css')}</style>"
-        '<script>document.documentElement.classList.add("js")</script></head>'
-        f"<body><main>{_header(view)}{_charts(view)}{_failures(view)}{_table(view)}</main>"
-        f"<script>{_asset('report.js')}</script></body></html>\n"
+        f'<title>{escape(str(title))}</title></head><body style="margin: 0; background: #f6f7f9">'
+        f"{_fragment(view)}</body></html>\n"
     )
 
 
@@ -220,17 +229,21 @@ def render_report(
     *,
     objective: int = 0,
     running: bool | None = None,
+    fragment: bool = False,
 ) -> str:
     """One self-contained HTML page for a sweep, from its journal header and each job's latest record.
 
     `objective` picks the element of tuple results to chart (the first by default). `running`
     says whether the sweep is still going; by default it is if any job is not in a finished phase.
+    `fragment=True` gives the same report without the document around it, for `flyte.report`
+    (whose tabs take markup to put inside a `<div>`, not a whole document).
 
     >>> html = render_report({"task": "train"}, [{"num": 0, "overrides": ["x=1"], "phase": "SUCCEEDED", "result": 0.5}])
     >>> html.startswith("<!DOCTYPE html>") and "Best job: #0" in html
     True
     """
-    return page(sweep_view(header, jobs, objective=objective, running=running))
+    view = sweep_view(header, jobs, objective=objective, running=running)
+    return _fragment(view) if fragment else page(view)
 
 
 def _sweeper_from_results(sweep_dir: Path) -> str | None:

@@ -3,6 +3,7 @@
 // stays in the document, which keeps a 10,000-job table quick to lay out, sort and filter.
 (() => {
   "use strict";
+  const root = document.getElementById("fh-report");
   const table = document.getElementById("jobs");
   const tbody = table ? table.tBodies[0] : null;
   const rows = tbody ? Array.from(tbody.rows) : [];
@@ -101,7 +102,7 @@
   const tip = document.createElement("div");
   tip.className = "tip";
   tip.hidden = true;
-  document.body.appendChild(tip);
+  root.appendChild(tip);
   const jobOf = (event) => (event.target.dataset ? byJob.get(event.target.dataset.j) : undefined);
   const describe = (row) =>
     headers
@@ -121,7 +122,7 @@
     rows[i].classList.add("hl");
     rows[i].scrollIntoView({ block: "center" });
   };
-  document.querySelectorAll("svg.chart").forEach((svg) => {
+  root.querySelectorAll("svg.chart").forEach((svg) => {
     svg.addEventListener("mouseover", (event) => {
       const i = jobOf(event);
       if (i === undefined) return;
@@ -141,5 +142,5 @@
     });
   });
   render();
-  document.documentElement.dataset.ready = "1";
+  root.dataset.ready = "1";
 })();
