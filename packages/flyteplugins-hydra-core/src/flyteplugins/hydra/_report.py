@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -161,3 +162,20 @@ def summary(outcomes: Sequence[JobOutcome]) -> None:
         f"{succeeded} succeeded, {failed} failed" + (f", {not_awaited} submitted, not awaited" * bool(not_awaited))
     )
     print("\n".join(line.rstrip() for line in lines), file=sys.stdout, flush=True)
+
+
+def sweep_report(sweep_dir: str | os.PathLike[str]) -> Path | None:
+    """Write `<sweep dir>/report.html` once a journaled sweep is over, and name it (and how to remake it).
+
+    Called after `summary`. A report that cannot be written is a warning, never a failed sweep.
+    """
+    from ._errors import FlyteHydraError
+    from ._html_report import write_report_from_journal
+
+    try:
+        path = write_report_from_journal(sweep_dir)
+    except (OSError, FlyteHydraError) as error:
+        log.warning("No HTML report for the sweep in %s: %s", sweep_dir, error)
+        return None
+    print(f"Report: {path} (remake it any time: flyte hydra results {sweep_dir} --format html)", flush=True)
+    return path
