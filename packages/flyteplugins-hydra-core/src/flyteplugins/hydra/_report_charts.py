@@ -18,7 +18,7 @@ Scale = Callable[[float], float]
 # Past this many lines parallel coordinates are an unreadable blob that costs seconds to paint: draw the best ones.
 PARALLEL_LINES = 1000
 _VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
-_W, _H = 380, 250
+_W, _H = 330, 240
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 14, 14, 40
 
 
