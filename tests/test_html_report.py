@@ -146,6 +146,11 @@ def test_an_objective_index_for_single_valued_results_is_refused():
         render_report({}, GRID, objective=1)
 
 
+def test_any_objective_index_is_accepted_before_a_job_has_succeeded():
+    html = render_report({}, [job(0, "x=1", phase="RUNNING"), job(1, "x=2", phase="SUBMITTED")], objective=1)
+    assert "Still running" in html
+
+
 def test_a_negative_objective_index_is_refused():
     with pytest.raises(ConfigurationError, match=r"objective=-1: give the index of a tuple element, counting from 0"):
         render_report({}, [job(0, "x=1", result=[1, 2])], objective=-1)

@@ -144,12 +144,16 @@ def _objective(value: Any) -> float | None:
 
 
 def _tuple_width(records: Sequence[Mapping[str, Any]], objective: int) -> int | None:
-    """How many elements the task's tuple outputs have (None for single values); checks `objective` fits."""
-    widths = {len(r["result"]) for r in records if r.get("phase") == SUCCEEDED and isinstance(r.get("result"), list)}
+    """How many elements the task's tuple outputs have (None for single values); checks `objective` fits.
+
+    Until some job has succeeded there is nothing to check against, so any index is accepted.
+    """
+    results = [r.get("result") for r in records if r.get("phase") == SUCCEEDED]
+    widths = {len(r) for r in results if isinstance(r, list)}
     width = max(widths) if widths else None
     if objective < 0:
         raise ConfigurationError(f"objective={objective}: give the index of a tuple element, counting from 0.")
-    if width is None and objective:
+    if width is None and objective and results:
         raise ConfigurationError(
             f"objective={objective}: this sweep's results are single values, not tuples, so there is no element "
             f"{objective} to plot. Leave the objective at 0 (the default) for single-valued results."
