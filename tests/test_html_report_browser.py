@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from apps import tasks
-from browser import ARTIFACTS, Page, chromium
+from browser import ARTIFACTS, Page, chromium, chromium_binary
 from conftest import APPS
 
 from flyteplugins.hydra import SweepFailedError, hydra_sweep
@@ -23,6 +23,12 @@ CHARTS = """Array.from(document.querySelectorAll('svg.chart')).map(svg => {
   const box = svg.getBoundingClientRect();
   return [svg.getAttribute('aria-label'), box.width > 0 && box.height > 0, svg.querySelectorAll('[data-j]').length];
 })"""
+
+
+@pytest.fixture(autouse=True)
+def needs_chromium() -> None:
+    """Skip (or, under CI, fail) before making a sweep that no browser will look at."""
+    chromium_binary()
 
 
 def column(page: Page, name: str) -> list[str]:
