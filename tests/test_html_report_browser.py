@@ -154,7 +154,13 @@ def test_report_of_a_sweep_with_failures_groups_them_and_filters_by_phase(tmp_pa
             " Array.from(g.querySelectorAll('a[href^=\"#job-\"]')).map(a => a.textContent)])"
         )
         assert groups == [["RuntimeUserError: x=2 is not allowed", ["#2", "#3"]]]
-        assert [marks for _, _, marks in page.evaluate(CHARTS)] == [4, 4, 4]
+        assert [marks for _, _, marks in page.evaluate(CHARTS)] == [6, 6, 4]  # key charts mark the 2 failed jobs
+        assert page.evaluate("Array.from(document.querySelectorAll('path.fail')).map(p => p.dataset.j)") == [
+            "2",
+            "3",
+            "2",
+            "3",
+        ]
         page.evaluate(
             "(() => { const s = document.getElementById('phase-filter'); s.value = 'FAILED';"
             " s.dispatchEvent(new Event('change')); })()"

@@ -129,7 +129,8 @@ def _charts(view: SweepView) -> str:
     better = "higher" if view.direction == "maximize" else "lower"
     legend = (
         '<p class="legend">Each dot or line is a job: hover for its settings, click to find it in the table. '
-        f"The best job is orange; parallel-coordinate lines are darker the {better} their objective.</p>"
+        f"The best job is orange, a red &times; along the bottom is a job that failed; parallel-coordinate "
+        f"lines are darker the {better} their objective.</p>"
     )
     return '<h2 id="charts">Charts</h2>' + legend + '<div class="charts">' + "".join(figures) + "</div>"
 

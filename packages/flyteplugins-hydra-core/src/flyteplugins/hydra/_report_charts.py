@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
-from ._report_model import JobView, Key, SweepView
+from ._report_model import FINISHED_PHASES, SUCCEEDED, JobView, Key, SweepView
 
 Scale = Callable[[float], float]
 
@@ -122,6 +122,16 @@ def _points(dots: list[str]) -> str:
     return '<g class="pts">' + "".join(dots) + "</g>"
 
 
+def _failed(view: SweepView, key: Key) -> list[JobView]:
+    """Jobs that ended without a result: marked along the bottom of a key's chart, where they failed."""
+    return [j for j in view.jobs if j.phase in FINISHED_PHASES and j.phase != SUCCEEDED and key.name in j.settings]
+
+
+def _cross(job: JobView, x: float) -> str:
+    y = _H - _BOTTOM - 5
+    return f'<path class="fail" data-j="{job.num}" d="M{x - 3:.1f} {y - 3:.1f}l6 6m0 -6l-6 6"/>'
+
+
 def _objective_axis(view: SweepView) -> tuple[Scale, float, float]:
     lo, hi = _padded([j.objective for j in view.scored])
     return _scale(lo, hi, _H - _BOTTOM, _TOP), lo, hi
@@ -150,6 +160,10 @@ def scatter(view: SweepView, key: Key) -> str:
         body.append(_x_tick(px, _fmt(tick)))
     body.append(_x_label(key.name + (" (log scale)" if log else "")))
     body.append(_points([_point(j, x(v), y(j.objective), view.best) for j, v in zip(jobs, xs)]))
+    for job in _failed(view, key):
+        value = job.number(key.name)
+        if value is not None and xlo <= value <= xhi:
+            body.append(_cross(job, x(value)))
     return _svg(_W, _H, f"objective against {key.name}", body)
 
 
@@ -168,12 +182,14 @@ def strip(view: SweepView, key: Key) -> str:
     """The objective for each choice of a key: a box (quartiles, median, range) and every job as a dot."""
     y, ylo, yhi = _objective_axis(view)
     band = (_W - _RIGHT - _LEFT) / len(key.values)
+    failed = _failed(view, key)
     body = _y_axis(y, ylo, yhi, objective_label(view))
     body.append(_x_axis())
     for i, choice in enumerate(key.values):
         centre = _LEFT + band * (i + 0.5)
         jobs = [j for j in view.scored if j.settings.get(key.name) == choice]
         body.append(_x_tick(centre, choice[:18]))
+        body += [_cross(j, centre + _jitter(j.num) * band * 0.5) for j in failed if j.settings[key.name] == choice]
         if not jobs:
             continue
         values = [j.objective for j in jobs]
