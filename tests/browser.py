@@ -114,6 +114,12 @@ class Page:
         x, y = self._centre(selector)
         self.send("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
 
+    def press(self, key: str) -> None:
+        """Press and release a key (e.g. "Enter") on whatever has the focus."""
+        codes = {"Enter": 13, " ": 32}
+        for kind in ("keyDown", "keyUp"):
+            self.send("Input.dispatchKeyEvent", type=kind, key=key, windowsVirtualKeyCode=codes.get(key, 0))
+
     def type(self, selector: str, text: str) -> None:
         """Focus an input and type into it as a keyboard would (one `input` event)."""
         self.click(selector)

@@ -39,7 +39,7 @@ GRID = [
 
 
 def columns(html: str) -> list[str]:
-    return re.findall(r'<th data-type="\w+" title="sort">([^<]*)</th>', html)
+    return re.findall(r'<th data-type="\w+" title="sort" tabindex="0">([^<]*)</th>', html)
 
 
 def figures(html: str) -> list[str]:
@@ -251,3 +251,10 @@ def test_the_fragment_for_a_flyte_report_tab_is_the_report_without_the_document(
     fragment = render_report({"task": "train"}, GRID, fragment=True)
     assert not re.search(r"<!DOCTYPE|<html|<head|<body", fragment)
     assert fragment.startswith("<style>") and '<main class="fh-report" id="fh-report">' in fragment
+
+
+def test_a_failure_shared_by_many_jobs_lists_the_first_hundred():
+    jobs = [job(i, f"x={i}", phase="FAILED", error="OOMKilled") for i in range(130)]
+    html = render_report({}, jobs)
+    assert "<b>130 job(s)</b>: <code>OOMKilled</code>" in html
+    assert html.count('href="#job-') == 100 and "and 30 more (filter the table by phase" in html

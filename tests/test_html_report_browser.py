@@ -97,6 +97,9 @@ def test_grid_sweep_report_in_a_browser(in_examples, tmp_path):
         assert numbers(column(page, "objective")) == sorted(ascending, reverse=True)
         sort_by(page, "model")
         assert column(page, "model") == ["resnet"] * 3 + ["vit"] * 3
+        page.evaluate(f"document.querySelectorAll('#jobs th')[{column_index(page, 'optimizer.lr')}].focus()")
+        page.press("Enter")
+        assert column(page, "optimizer.lr") == ["0.001"] * 2 + ["0.01"] * 2 + ["0.1"] * 2
 
 
 def test_optuna_sweep_report_plots_trials_and_the_running_best(tmp_path):

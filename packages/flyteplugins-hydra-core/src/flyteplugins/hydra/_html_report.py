@@ -21,6 +21,8 @@ from ._report_model import FINISHED_PHASES, FailureGroup, JobView, SweepView, sw
 REPORT_NAME = "report.html"
 # Rows the script keeps in the document at a time; report.css hides the rest until it has run (same number).
 PAGE_ROWS = 250
+# Jobs listed by name under one failure message; a sweep where thousands failed alike lists the first ones.
+FAILURE_LINKS = 100
 
 
 def _asset(name: str) -> str:
@@ -129,7 +131,7 @@ def _charts(view: SweepView) -> str:
     better = "higher" if view.direction == "maximize" else "lower"
     legend = (
         '<p class="legend">Each dot or line is a job: hover for its settings, click to find it in the table. '
-        f"The best job is orange, a red &times; along the bottom is a job that failed; parallel-coordinate "
+        "The best job is orange, a red &times; along the bottom is a job that failed; parallel-coordinate "
         f"lines are darker the {better} their objective.</p>"
     )
     return '<h2 id="charts">Charts</h2>' + legend + '<div class="charts">' + "".join(figures) + "</div>"
@@ -137,8 +139,11 @@ def _charts(view: SweepView) -> str:
 
 def _failure(group: FailureGroup) -> str:
     jobs = ", ".join(
-        f'<a href="#job-{j.num}">#{j.num}</a>' + (f" ({_link(j, 'run')})" if _href(j.url) else "") for j in group.jobs
+        f'<a href="#job-{j.num}">#{j.num}</a>' + (f" ({_link(j, 'run')})" if _href(j.url) else "")
+        for j in group.jobs[:FAILURE_LINKS]
     )
+    if len(group.jobs) > FAILURE_LINKS:
+        jobs += f" and {len(group.jobs) - FAILURE_LINKS:,} more (filter the table by phase to see them all)"
     detail = f"<details><summary>full message</summary><pre>{escape(group.detail)}</pre></details>"
     more = detail if group.detail != group.message else ""
     return (
@@ -185,7 +190,7 @@ def _table(view: SweepView) -> str:
     if view.tuple_width is not None:
         columns.append(("result", "text"))
     columns += [("duration", "num"), ("run", "text")]
-    head = "".join(f'<th data-type="{kind}" title="sort">{escape(name)}</th>' for name, kind in columns)
+    head = "".join(f'<th data-type="{kind}" title="sort" tabindex="0">{escape(name)}</th>' for name, kind in columns)
     options = "".join(f'<option value="{escape(p)}">{escape(p)}</option>' for p in sorted(view.counts))
     tools = (
         '<div class="tools"><input id="filter" type="search" placeholder="filter: any text, e.g. model=vit" '

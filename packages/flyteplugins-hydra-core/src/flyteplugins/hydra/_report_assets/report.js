@@ -72,7 +72,14 @@
     });
     applyFilter();
   };
-  headers.forEach((th) => th.addEventListener("click", () => sortBy(th)));
+  headers.forEach((th) => {
+    th.addEventListener("click", () => sortBy(th));
+    th.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" && event.key !== " ") return;
+      event.preventDefault();
+      sortBy(th);
+    });
+  });
 
   const search = document.getElementById("filter");
   const phase = document.getElementById("phase-filter");
