@@ -119,7 +119,9 @@ def _point(job: JobView, x: float, y: float, best: JobView | None) -> str:
 
 
 def _points(dots: list[str]) -> str:
-    return '<g class="pts">' + "".join(dots) + "</g>"
+    """A chart's dots, fainter the more there are, so dense regions read darker instead of as one solid blot."""
+    opacity = max(0.15, min(0.7, 20 / math.sqrt(max(1, len(dots)))))
+    return f'<g class="pts" style="--dot-opacity: {opacity:.2f}">' + "".join(dots) + "</g>"
 
 
 def _failed(view: SweepView, key: Key) -> list[JobView]:
@@ -192,9 +194,10 @@ def strip(view: SweepView, key: Key) -> str:
         body += [_cross(j, centre + _jitter(j.num) * band * 0.5) for j in failed if j.settings[key.name] == choice]
         if not jobs:
             continue
+        body.append(_points([_point(j, centre + _jitter(j.num) * band * 0.5, y(j.objective), view.best) for j in jobs]))
         values = [j.objective for j in jobs]
         q1, med, q3 = _quartiles(values)
-        half = min(band * 0.3, 40)
+        half = min(band * 0.3, 40)  # the box goes over the dots, so it still shows when thousands of dots fill its band
         body.append(
             f'<line class="whisker" x1="{centre:.1f}" x2="{centre:.1f}" y1="{y(min(values)):.1f}" '
             f'y2="{y(max(values)):.1f}"/>'
@@ -207,7 +210,6 @@ def strip(view: SweepView, key: Key) -> str:
             f'<line class="median" x1="{centre - half:.1f}" x2="{centre + half:.1f}" '
             f'y1="{y(med):.1f}" y2="{y(med):.1f}"/>'
         )
-        body.append(_points([_point(j, centre + _jitter(j.num) * band * 0.5, y(j.objective), view.best) for j in jobs]))
     body.append(_x_label(key.name))
     return _svg(_W, _H, f"objective for each {key.name}", body)
 
