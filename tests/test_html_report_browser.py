@@ -32,11 +32,11 @@ def needs_chromium() -> None:
 
 
 def column(page: Page, name: str) -> list[str]:
-    """The visible cells of a table column, top to bottom."""
+    """The cells of a table column that are laid out (not hidden, not paged away), top to bottom."""
     return page.evaluate(
         f"""(() => {{
           const i = Array.from(document.querySelectorAll('#jobs th')).findIndex(th => th.textContent === {name!r});
-          return Array.from(document.querySelectorAll('#jobs tbody tr')).filter(r => !r.hidden)
+          return Array.from(document.querySelectorAll('#jobs tbody tr')).filter(r => r.getClientRects().length)
             .map(r => r.cells[i].textContent);
         }})()"""
     )
@@ -264,3 +264,24 @@ def test_a_big_table_is_paged_and_sorts_across_every_page(tmp_path):
         assert numbers(column(page, "objective"))[:3] == [0.0, 1.0, 2.0]
         page.click("svg.chart circle[data-j='599']")
         assert page.evaluate("document.querySelector('#jobs tr.hl').id") == "job-599"
+
+
+def test_with_scripts_off_every_row_and_chart_still_shows(tmp_path):
+    """A viewer that blocks scripts (a sandboxed report tab) still gets the whole table and every chart."""
+    from flyteplugins.hydra._journal import Journal
+    from flyteplugins.hydra._outcome import JobOutcome, RunResult
+
+    journal = Journal(tmp_path)
+    journal.sweep(surface="sdk", config_name="app")
+    for num in range(300):
+        journal.job(JobOutcome(num, [f"x={num % 30}", f"name={'ab'[num % 2]}"], "SUCCEEDED", result=RunResult(num)))
+    report = write_report_from_journal(tmp_path)
+    with chromium() as browser:
+        page = browser.new_page()
+        page.send("Emulation.setScriptExecutionDisabled", value=True)
+        page.open(report)
+        assert page.evaluate("document.getElementById('fh-report').dataset.ready") is None  # the script did not run
+        assert len(column(page, "job")) == 300
+        assert [drawn for _, drawn, _ in page.evaluate(CHARTS)] == [True, True, True]
+        assert page.errors == []
+        page.screenshot(ARTIFACTS / "scripts-off.png")
