@@ -1,8 +1,8 @@
 """A small DevTools-protocol client for headless Chromium: open a local page offline, read it, screenshot it.
 
 Chromium is driven over its remote-debugging WebSocket (bound to 127.0.0.1, with `websocket-client`,
-which the core already has through `kubernetes`)
-rather than a browser-automation library, so nothing needs a download. Every page opens with the
+which the core already has through `kubernetes`) rather than a browser-automation library, so
+nothing needs a download. Every page opens with the
 network emulated offline, DNS mapped to nowhere and a dead proxy: a report that reaches for a CDN
 shows up as a failed request in `requests`, and any console error or uncaught exception in `errors`.
 """
