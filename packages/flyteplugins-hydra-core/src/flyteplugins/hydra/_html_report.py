@@ -114,10 +114,12 @@ def _header(view: SweepView) -> str:
     if view.tuple_width is not None:
         out.append(
             f'<p class="note">Each result is a tuple of {view.tuple_width}; the objective is element '
-            f"{view.objective_index} (pick another with <code>--objective INDEX</code>).</p>"
+            f"{view.objective_index} (pick another with <code>--objective INDEX</code>, or <code>objective=</code> "
+            "in Python).</p>"
         )
     if view.jobs and not view.numeric:
-        out.append('<p class="note">No job has a numeric objective yet, so there are no charts.</p>')
+        yet = " yet" if view.running else ""
+        out.append(f'<p class="note">No job has a numeric objective{yet}, so there are no charts.</p>')
     if view.fixed:
         out.append(f'<p class="note">Every job also has <code>{escape(" ".join(view.fixed))}</code>.</p>')
     return "\n".join(out)
