@@ -109,9 +109,11 @@ def test_numeric_keys_get_a_scatter_choices_a_box_plot_and_all_keys_parallel_coo
 def test_a_sampling_sweeper_adds_the_objective_by_trial_with_the_running_best():
     optuna = render_report({"sweeper": "optuna"}, GRID)
     from_overrides = render_report({"overrides": ["hydra/sweeper=optuna", "x=interval(0,1)"]}, GRID)
-    grid = render_report({"sweeper": "basic"}, GRID)
+    search_space = render_report({"overrides": ["x=interval(0,1)", "name=a,b"]}, GRID)  # the basic sweeper refuses it
+    grid = render_report({"sweeper": "basic", "overrides": ["lr=0.001,0.1", "model=resnet,vit"]}, GRID)
     title = "objective by trial, with the best so far"
-    assert title in figures(optuna) and title in figures(from_overrides) and title not in figures(grid)
+    assert title in figures(optuna) and title in figures(from_overrides) and title in figures(search_space)
+    assert title not in figures(grid) and title not in figures(render_report({}, GRID))
     assert '<polyline class="running-best"' in optuna
 
 

@@ -89,6 +89,14 @@ def test_the_end_of_a_sweep_writes_its_html_report_and_names_it(tmp_path, capsys
     )
 
 
+def test_a_quiet_sweep_writes_its_report_without_a_line(tmp_path, capsys):
+    from flyteplugins.hydra._journal import Journal
+
+    Journal(tmp_path).job(JobOutcome(0, ["x=1"], phase="SUCCEEDED", result=RunResult(0.5), started=0.0, finished=1.0))
+    assert sweep_report(tmp_path, quiet=True) == tmp_path / "report.html"
+    assert capsys.readouterr().out == ""
+
+
 def test_a_report_that_cannot_be_written_is_a_warning_not_a_failed_sweep(tmp_path, capsys, caplog):
     assert sweep_report(tmp_path / "no-such-sweep") is None
     assert capsys.readouterr().out == ""

@@ -164,10 +164,11 @@ def summary(outcomes: Sequence[JobOutcome]) -> None:
     print("\n".join(line.rstrip() for line in lines), file=sys.stdout, flush=True)
 
 
-def sweep_report(sweep_dir: str | os.PathLike[str]) -> Path | None:
+def sweep_report(sweep_dir: str | os.PathLike[str], *, quiet: bool = False) -> Path | None:
     """Write `<sweep dir>/report.html` once a journaled sweep is over, and name it (and how to remake it).
 
-    Called after `summary`. A report that cannot be written is a warning, never a failed sweep.
+    Called after `summary`; `quiet` writes it without the line. A report that cannot be written is a
+    warning, never a failed sweep.
     """
     from ._errors import FlyteHydraError
     from ._html_report import write_report_from_journal
@@ -177,5 +178,6 @@ def sweep_report(sweep_dir: str | os.PathLike[str]) -> Path | None:
     except (OSError, FlyteHydraError) as error:
         log.warning("No HTML report for the sweep in %s: %s", sweep_dir, error)
         return None
-    print(f"Report: {path} (remake it any time: flyte hydra results {sweep_dir} --format html)", flush=True)
+    if not quiet:
+        print(f"Report: {path} (remake it any time: flyte hydra results {sweep_dir} --format html)", flush=True)
     return path

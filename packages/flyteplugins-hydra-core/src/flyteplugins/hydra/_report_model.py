@@ -109,17 +109,21 @@ class SweepView:
 
 
 def _sweeper(header: Mapping[str, Any]) -> str | None:
-    """The sweeper's name from the journal header, or from a `hydra/sweeper=` override it recorded."""
+    """The sweeper's name from the journal header, or what the recorded overrides say about it.
+
+    A `hydra/sweeper=` selection names it; an `interval(...)` search space means a sampling sweeper,
+    since Hydra's basic (grid) sweeper refuses intervals.
+    """
     sweeper = header.get("sweeper")
     if isinstance(sweeper, Mapping):
         sweeper = sweeper.get("name") or sweeper.get("_target_")
     if sweeper:
         return str(sweeper).rsplit(".", 1)[-1]
-    for override in header.get("overrides") or ():
-        key, value = _key_and_value(str(override))
-        if key == "hydra/sweeper":
-            return value
-    return None
+    values = [_key_and_value(str(o)) for o in header.get("overrides") or ()]
+    named = [value for key, value in values if key == "hydra/sweeper"]
+    if named:
+        return named[0]
+    return "sampling" if any("interval(" in value for _, value in values) else None
 
 
 def _direction(header: Mapping[str, Any]) -> str:
