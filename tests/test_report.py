@@ -6,7 +6,7 @@ import pytest
 from rich.console import Console
 
 from flyteplugins.hydra._outcome import JobOutcome, RunResult
-from flyteplugins.hydra._report import Progress, _interactive, summary
+from flyteplugins.hydra._report import Progress, _interactive, summary, sweep_report
 
 
 @pytest.mark.parametrize("var", ["NO_COLOR", "CI"])
@@ -71,3 +71,33 @@ def test_summary_of_runs_not_awaited_shows_no_result(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].split() == ["#0", "x=1", "SUBMITTED", "u0"]
     assert lines[3] == "0 succeeded, 0 failed, 2 submitted, not awaited"
+
+
+def test_the_end_of_a_sweep_writes_its_html_report_and_names_it(tmp_path, capsys):
+    from apps import tasks
+    from conftest import APPS
+
+    from flyteplugins.hydra import hydra_sweep
+
+    overrides = ["x=1,2", f"hydra.sweep.dir={tmp_path}"]
+    hydra_sweep(tasks.scaled, config_path=str(APPS / "conf"), config_name="app", overrides=overrides, mode="local")
+    capsys.readouterr()
+    assert sweep_report(tmp_path) == tmp_path / "report.html"
+    assert "Best job: #0" in (tmp_path / "report.html").read_text()
+    assert capsys.readouterr().out == (
+        f"Report: {tmp_path / 'report.html'} (remake it any time: flyte hydra results {tmp_path} --format html)\n"
+    )
+
+
+def test_a_quiet_sweep_writes_its_report_without_a_line(tmp_path, capsys):
+    from flyteplugins.hydra._journal import Journal
+
+    Journal(tmp_path).job(JobOutcome(0, ["x=1"], phase="SUCCEEDED", result=RunResult(0.5), started=0.0, finished=1.0))
+    assert sweep_report(tmp_path, quiet=True) == tmp_path / "report.html"
+    assert capsys.readouterr().out == ""
+
+
+def test_a_report_that_cannot_be_written_is_a_warning_not_a_failed_sweep(tmp_path, capsys, caplog):
+    assert sweep_report(tmp_path / "no-such-sweep") is None
+    assert capsys.readouterr().out == ""
+    assert "No HTML report for the sweep in" in caplog.text and "there is no flyte_runs.jsonl" in caplog.text

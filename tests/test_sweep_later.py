@@ -270,3 +270,28 @@ def test_a_launcher_sweep_without_waiting_is_followed_by_its_directory(flyte_loo
 
     assert result.exit_code == 0, result.output
     assert journal_phases(str(sweep_dir)) == {0: "SUCCEEDED", 1: "SUCCEEDED"}
+
+
+def test_results_as_html_from_another_process_reports_what_the_cluster_says(flyte_loopback, tmp_path):
+    sweep_dir, sweep_id = submit(tmp_path, "fails_on_two", "x=1,2,3")
+    assert flyte_cli("hydra", "wait", sweep_dir).exit_code == 1
+
+    result = flyte_cli("hydra", "results", sweep_dir, "--format", "html")
+
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "sweep" / "report.html").read_text()
+    assert f"Report: {sweep_dir}/report.html" in result.stdout
+    assert "x=2 is not allowed" in page and "Best job: #0" in page
+    by_id = tmp_path / "by-id.html"
+    shutil.rmtree(sweep_dir)
+    assert flyte_cli("hydra", "results", sweep_id, "--format", "html", "-o", by_id, "--objective", "0").exit_code == 0
+    assert "x=2 is not allowed" in by_id.read_text()
+
+
+def test_sweep_report_writes_the_html_next_to_the_journal(tmp_path):
+    sweep_dir = tmp_path / "local"
+    hydra_sweep(tasks.scaled, config_path=str(APPS / "conf"), config_name="app", mode="local",
+                overrides=["x=1,2", f"hydra.sweep.dir={sweep_dir}"])  # fmt: skip
+    path = Sweep.open(sweep_dir).report()
+    assert path == sweep_dir / "report.html"
+    assert "<svg" in path.read_text() and "Best job: #0" in path.read_text()

@@ -199,15 +199,41 @@ FORMATS: dict[str, Callable[[Sequence[dict[str, Any]]], str]] = {
 }
 
 
-@click.command(help=f"Per-job results of a sweep: number, overrides, phase, value, URL, run name. {_SWEEP_HELP}")
+@click.command(
+    help="Per-job results of a sweep: number, overrides, phase, value, URL, run name; or (--format html) one "
+    f"self-contained HTML report with charts. {_SWEEP_HELP}"
+)
 @_sweep_argument
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE, not stdout.")
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, "html"]), default="table", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to FILE, not stdout (html: default <sweep dir>/report.html).",
+)
+@click.option(
+    "--objective",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="INDEX",
+    help="html: which element of tuple results to chart.",
+)
 @click.pass_context
 def results(
-    ctx: click.Context, sweep: str, project: str | None, domain: str | None, fmt: str, output: str | None
+    ctx: click.Context,
+    sweep: str,
+    project: str | None,
+    domain: str | None,
+    fmt: str,
+    output: str | None,
+    objective: int,
 ) -> None:
     handle = _open(ctx, sweep, project, domain)
+    if fmt == "html":
+        path = _engine(lambda: handle.report(output, objective=objective))
+        click.echo(f"Report: {path}")
+        return
     _engine(handle.results)
     text = FORMATS[fmt](handle.records())
     if output:

@@ -20,7 +20,7 @@ from ._local import run_local
 from ._outcome import JobOutcome
 from ._phase import Phase
 from ._remote import AfterSubmit, run_remote
-from ._report import dry_run, summary
+from ._report import dry_run, summary, sweep_report
 from ._results import is_remote_run
 from ._tracker import Tracker
 from ._workers import second_interrupt_exits
@@ -111,4 +111,6 @@ def execute(
     finally:
         tracker.close()
     summary(tracker.outcomes, style=options.progress)
+    if journal is not None:
+        sweep_report(journal.path.parent, quiet=options.progress == "off")
     return tracker.outcomes

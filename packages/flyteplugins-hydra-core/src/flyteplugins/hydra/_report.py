@@ -13,6 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -188,3 +189,22 @@ def left_running(outcomes: Sequence[JobOutcome]) -> None:
     """A rerun does not touch runs that are still going on the cluster."""
     for o in outcomes:
         print(f"job #{o.num} [{' '.join(o.overrides)}] is still {o.phase} ({o.url}): not rerun.", flush=True)
+
+
+def sweep_report(sweep_dir: str | os.PathLike[str], *, quiet: bool = False) -> Path | None:
+    """Write `<sweep dir>/report.html` once a journaled sweep is over, and name it (and how to remake it).
+
+    Called after `summary`; `quiet` writes it without the line. A report that cannot be written is a
+    warning, never a failed sweep.
+    """
+    from ._errors import FlyteHydraError
+    from ._html_report import write_report_from_journal
+
+    try:
+        path = write_report_from_journal(sweep_dir)
+    except (OSError, FlyteHydraError) as error:
+        log.warning("No HTML report for the sweep in %s: %s", sweep_dir, error)
+        return None
+    if not quiet:
+        print(f"Report: {path} (remake it any time: flyte hydra results {sweep_dir} --format html)", flush=True)
+    return path

@@ -319,6 +319,37 @@ class Sweep:
         self._write_back()
         return chosen
 
+    def report(self, path: str | os.PathLike[str] | None = None, *, objective: int = 0) -> Path:
+        """Write the sweep's HTML report (fresh phases from the cluster first); returns where it is.
+
+        By default it goes to `<sweep dir>/report.html`, or `sweep-<id>.html` here for a sweep opened by id.
+        """
+        from ._html_report import render_report
+
+        self._refresh()
+        jobs = [
+            {
+                "num": o.num,
+                "overrides": list(o.overrides),
+                "phase": str(o.phase),
+                "url": o.url,
+                "run_name": o.run_name or getattr(o.handle, "name", None),
+                "result": _plain(o.result.value) if isinstance(o.result, RunResult) else None,
+                "error": None if o.error is None else f"{type(o.error).__name__}: {o.error}",
+                "started": o.started,
+                "finished": o.finished,
+            }
+            for o in self.outcomes
+        ]
+        if path is not None:
+            target = Path(path)
+        elif self.directory is not None:
+            target = self.directory / "report.html"
+        else:
+            target = Path(f"sweep-{self.id}.html")
+        target.write_text(render_report(self.header, jobs, objective=objective), encoding="utf-8")
+        return target
+
     def records(self) -> list[dict[str, Any]]:
         """Plain per-job rows (JSON-ready): num, overrides, phase, value, url, run_name, duration, error."""
         return [
