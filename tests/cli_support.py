@@ -10,10 +10,8 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from conftest import APPS, EXAMPLES, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-APPS = Path(__file__).resolve().parent / "apps"
 APP_CONF = APPS / "conf"
 TASKS = APPS / "tasks.py"
 TRAIN = EXAMPLES / "train.py"
@@ -54,7 +52,7 @@ def flyte_exe(
         capture_output=True,
         text=True,
         check=False,
-        timeout=300,
+        timeout=90,
     )
 
 

@@ -69,7 +69,7 @@ def unreachable_endpoint_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def run_script(
-    script: Path, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+    script: Path, *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 90
 ) -> subprocess.CompletedProcess:
     """Run a Python script the way a user does, in a fresh interpreter."""
     full_env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(APPS.parent), str(EXAMPLES)]), **(env or {})}

@@ -39,7 +39,7 @@ def test_readme_opens_with_the_walkthrough_and_the_test_command():
 def test_walkthrough_command_runs_a_local_sweep(tmp_path):
     walkthrough = first_commands()[0].split("&&")[-1].strip()
     argv = [*shlex.split(walkthrough), f"hydra.sweep.dir={tmp_path / 'sweep'}"]
-    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "6 succeeded, 0 failed" in proc.stdout
     assert len([p for p in (tmp_path / "sweep").iterdir() if p.is_dir()]) == 6

@@ -121,7 +121,7 @@ def test_structured_config_without_yaml_sweeps():
 def test_structured_config_rejects_unknown_keys_without_plus():
     import train  # noqa: F401  (registers structured_training)
 
-    with pytest.raises(Exception, match="not_a_key"):
+    with pytest.raises(JobFailedError, match="not_a_key"):
         hydra_run(tasks.dump, config_name="structured_training", mode="local", overrides=["training.not_a_key=1"])
 
 

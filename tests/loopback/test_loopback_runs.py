@@ -9,6 +9,7 @@ import flyte.errors
 import flyte.remote
 import loopback_tasks
 import pytest
+from connectrpc.errors import ConnectError
 from flyte.models import ActionPhase
 from flyte.remote import ActionDetails
 from flyte_loopback import LoopbackServer
@@ -127,5 +128,5 @@ def test_run_listing_returns_every_run_up_to_the_limit(remote: LoopbackServer) -
 
 def test_an_unsupported_run_filter_is_refused_by_name(remote: LoopbackServer) -> None:
     _submit(loopback_tasks.add, x=1, y=1)
-    with pytest.raises(Exception, match="cannot filter runs by EQUAL on 'task_version'"):
+    with pytest.raises(ConnectError, match="cannot filter runs by EQUAL on 'task_version'"):
         list(flyte.remote.Run.listall(task_version="v1"))

@@ -164,9 +164,10 @@ class SweepComposer:
     def _from_template(self, lines: list[str], parsed: list[Any]) -> DictConfig | None:
         import copy
 
-        from hydra._internal.config_loader_impl import get_overrides_dirname
         from omegaconf import OmegaConf
         from omegaconf.errors import OmegaConfBaseException
+
+        from ._hydra_compat import overrides_dirname
 
         template = self._template
         if template is None or len(lines) != len(self._template_lines):
@@ -184,8 +185,8 @@ class SweepComposer:
             return None
         naming = cfg.hydra.job.config.override_dirname
         cfg.hydra.overrides.task = lines
-        cfg.hydra.job.override_dirname = get_overrides_dirname(
-            overrides=parsed, kv_sep=naming.kv_sep, item_sep=naming.item_sep, exclude_keys=naming.exclude_keys
+        cfg.hydra.job.override_dirname = overrides_dirname(
+            parsed, kv_sep=naming.kv_sep, item_sep=naming.item_sep, exclude_keys=naming.exclude_keys
         )
         OmegaConf.copy_cache(from_config=self.primary, to_config=cfg)
         return cfg

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigurationError
@@ -168,7 +168,7 @@ def launch(request: LaunchRequest) -> list[JobOutcome]:
     from ._execute import execute
     from ._journal import Journal, app_overrides, read_journal
     from ._mode import ensure_remote_ready
-    from ._report import come_back_later, sweep_started
+    from ._report import come_back_later, rerun_plan, sweep_started
     from ._submission import Submission
     from ._sweep import refresh
     from ._task_inputs import check_task_inputs, config_parameter
@@ -182,6 +182,8 @@ def launch(request: LaunchRequest) -> list[JobOutcome]:
     rerun = read_journal(options.rerun_failed, knob=knob("rerun_failed", surface)) if options.rerun_failed else None
     if rerun is not None:
         overrides = rerun.replayed_overrides(overrides, knob=knob("rerun_failed", surface))
+        options = rerun.mode_for(options)
+        request = replace(request, options=options)
     if options.mode == "remote" and not options.dry_run:
         ensure_remote_ready()
     if rerun is not None:
@@ -192,6 +194,8 @@ def launch(request: LaunchRequest) -> list[JobOutcome]:
     submit = Submission(task, config_param, request.task_inputs, options)
     if rerun is not None:
         submit.identity = submit.identity.rerun_of(rerun.sweep)
+        if not needs_hydra_runtime(overrides):
+            rerun_plan(options.rerun_failed, len(rerun.jobs), rerun.unfinished(), options.mode)
     if request.multirun and needs_hydra_runtime(overrides):
         return _sweep_with_hydra_runtime(loader, request, overrides, submit)
     if not request.multirun:

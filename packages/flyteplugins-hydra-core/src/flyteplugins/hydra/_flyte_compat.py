@@ -9,6 +9,7 @@
 | `flyte.config._reader.resolve_config_path` | find the config file now: flyte caches an older lookup | 2.12.1 |
 | `flyte._internal.controllers._ControllerState`, `TaskRunner._close`, `_TaskRunner__loop` | stop the event-loop thread flyte leaves per local run of a sync task | 2.12.1 |
 | `flyte._code_bundle._ignore`, `._packaging.list_files_to_bundle`; runner `_copy_files`, `_bundle_relative_paths`, `_bundle_from_dir` | list a sweep's bundle files once, not per job | 2.12.1 |
+| `/tmp/flyte/metadata/<run name>` | a local job's URL before it has finished (and if it fails) | 2.12.1 |
 | the class name `_InlineRun` | a local run comes back as this finished stand-in for `flyte.remote.Run` | 2.12.1 |
 
 `tests/test_upstream_compat.py` fails with a message naming the upstream change when one of these moves.
@@ -118,6 +119,14 @@ def resolve_config_path() -> Any:
     from flyte.config._reader import resolve_config_path as resolve
 
     return resolve()
+
+
+def local_run_url(run_name: str | None) -> str | None:
+    """Where flyte keeps a named local run's metadata (its URL once it finishes), known before it starts.
+
+    flyte 2.12 puts it in `/tmp/flyte/metadata/<run name>` unless the run is given a metadata path.
+    """
+    return None if run_name is None else str(Path("/") / "tmp" / "flyte" / "metadata" / run_name)
 
 
 def is_inline_run(run: Any) -> bool:

@@ -16,10 +16,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigurationError
 from ._outcome import JobOutcome
+
+if TYPE_CHECKING:
+    from ._options import LaunchOptions
 
 JOURNAL_NAME = "flyte_runs.jsonl"
 SUCCEEDED = "SUCCEEDED"
@@ -106,6 +109,15 @@ class JournalState:
         A record marked `live` (by `_sweep.refresh`: its run is still going on the cluster) is left alone.
         """
         return [self.jobs[n] for n in sorted(self.jobs) if _rerun(self.jobs[n])]
+
+    def mode_for(self, options: LaunchOptions) -> LaunchOptions:
+        """A rerun runs where the sweep ran, unless the user asked for a mode other than the default."""
+        from ._options import DEFAULTS
+
+        recorded = self.sweep.get("mode")
+        if recorded in ("local", "remote") and options.mode == DEFAULTS.mode and recorded != options.mode:
+            return options.replace(mode=recorded)
+        return options
 
     def replayed_overrides(self, given: Sequence[str], *, knob: str, exact: bool = False) -> list[str]:
         """The sweep overrides a rerun composes: the recorded ones; overrides given again must match them.

@@ -183,17 +183,25 @@ class FlyteLauncher(Launcher):
         from ._compose import ComposingLoader
         from ._execute import execute
         from ._journal import planned_again
-        from ._report import come_back_later
+        from ._report import come_back_later, rerun_plan
+        from ._sweep import refresh
 
         assert self.config is not None and self.task_function is not None and self.hydra_context is not None
+        state = self._rerun_state(self.options)
+        if state is not None:
+            self._options = state.mode_for(self.options)
         options = self._checked_options()
         setup_globals()
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         log.info(f"FlyteLauncher ({options.mode}) is launching {len(job_overrides)} job(s)")
 
-        state = self._rerun_state(options)
+        if state is not None:
+            state = refresh(state, options.rerun_failed)
         wanted = planned_again(state, job_overrides, initial_job_idx) if state else [True] * len(job_overrides)
+        if state is not None:
+            again = [state.jobs.get(initial_job_idx + i) for i, w in enumerate(wanted) if w]
+            rerun_plan(options.rerun_failed, len(state.jobs), [r for r in again if r is not None], options.mode)
         returns: dict[int, JobReturn] = {}
         composer = ComposingLoader.wrap(self.hydra_context.config_loader).composer(self.config)
         jobs = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._flyte_compat import release_local_runners
+from ._flyte_compat import local_run_url, release_local_runners
 from ._mode import forced_local
 from ._results import finished_result
 from ._schedule import NOT_PREPARED, prepare, rolling
@@ -31,7 +31,7 @@ def _one_at_a_time(jobs: Sequence[PlannedJob], tracker: Tracker) -> None:
         prepared = prepare(job, tracker, index)
         if prepared is NOT_PREPARED:
             continue
-        tracker.running(outcome)
+        tracker.running(outcome, url=local_run_url(outcome.run_name))
         try:
             result = _start(job, prepared)
         except Exception as e:
@@ -44,7 +44,7 @@ def _one_at_a_time(jobs: Sequence[PlannedJob], tracker: Tracker) -> None:
 
 def _capped(jobs: Sequence[PlannedJob], tracker: Tracker, limit: int) -> None:
     def start(item: WorkItem) -> bool:
-        tracker.running(item.outcome)
+        tracker.running(item.outcome, url=local_run_url(item.outcome.run_name))
         return True
 
     with DaemonWorkers(limit, lambda item: _start(item.job, item.prepared), "flyte-hydra-local") as workers:

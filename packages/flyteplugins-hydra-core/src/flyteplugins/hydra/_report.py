@@ -208,3 +208,17 @@ def sweep_report(sweep_dir: str | os.PathLike[str], *, quiet: bool = False) -> P
     if not quiet:
         print(f"Report: {path} (remake it any time: flyte hydra results {sweep_dir} --format html)", flush=True)
     return path
+
+
+def rerun_plan(sweep_dir: str | os.PathLike[str], total: int, again: Sequence[dict[str, Any]], mode: str) -> None:
+    """What a rerun will run and why, before it runs anything."""
+    if not again:
+        print(f"Nothing to rerun: all {total} job(s) recorded in {sweep_dir} succeeded.", flush=True)
+        return
+    print(f"Rerunning {len(again)} of {total} job(s) recorded in {sweep_dir} ({mode}):", flush=True)
+    for record in again[:20]:
+        why = record.get("error") or ("never finished" if record["phase"] in ("PENDING", "RUNNING") else "")
+        overrides = " ".join(record["overrides"]) or "no overrides"
+        print(f"  job #{record['num']} [{overrides}] {record['phase']}{': ' + why if why else ''}", flush=True)
+    if len(again) > 20:
+        print(f"  ... and {len(again) - 20} more (see {sweep_dir}/flyte_runs.jsonl)", flush=True)

@@ -38,9 +38,10 @@ class Tracker:
         if self.journal is not None:
             self.journal.job(outcome)
 
-    def running(self, outcome: JobOutcome) -> None:
-        """A local job starts now."""
+    def running(self, outcome: JobOutcome, *, url: str | None = None) -> None:
+        """A local job starts now; `url` is where its run will keep its metadata, if known."""
         outcome.phase, outcome.started = Phase.RUNNING, time.time()
+        outcome.url = outcome.url or url
         self._record(outcome)
         self.progress.track(outcome)
 
