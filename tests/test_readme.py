@@ -111,3 +111,15 @@ def test_shell_examples_are_valid_bash_as_written(name, script):
 
 def test_shell_examples_are_found():
     assert len(shell_examples()) >= 10
+
+
+def test_engine_api_example_runs_as_written(in_examples, capsys):
+    import train
+
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if "LaunchRequest(" in b]
+    namespace: dict = {"pipeline": train.pipeline}
+    exec(block, namespace)
+    outcomes = namespace["outcomes"]
+    assert [(o.num, o.phase) for o in outcomes] == [(0, "SUCCEEDED"), (1, "SUCCEEDED")]
+    assert all(isinstance(o.result.value, float) for o in outcomes)
+    assert "'max_parallel'" in capsys.readouterr().out
