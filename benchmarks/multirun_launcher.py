@@ -61,7 +61,12 @@ def run(launcher: list[str], jobs: int) -> dict[str, float]:
             check=True,
             capture_output=True,
             cwd=sweep_dir,
-            env={**os.environ, "PYTHONPATH": str(TESTS), "CI": "1", "BENCH_MEASURE_OUT": out},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+                "CI": "1",
+                "BENCH_MEASURE_OUT": out,
+            },
         )
         wall = time.perf_counter() - start
         with open(out) as f:
