@@ -63,7 +63,7 @@ def run(launcher: list[str], jobs: int) -> dict[str, float]:
             cwd=sweep_dir,
             env={
                 **os.environ,
-                "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+                "PYTHONPATH": os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p),
                 "CI": "1",
                 "BENCH_MEASURE_OUT": out,
             },
