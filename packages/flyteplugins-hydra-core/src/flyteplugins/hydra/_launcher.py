@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup_globals
+from hydra.core.utils import JobReturn, JobStatus, configure_log, setup_globals
 from hydra.plugins.launcher import Launcher
 from omegaconf import OmegaConf
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction
     from omegaconf import DictConfig
 
-    from ._compose import SweepComposer
+    from ._compose import ComposedJob, SweepComposer
     from ._execute import PlannedJob
     from ._journal import Journal, JournalState
     from ._outcome import JobOutcome
@@ -122,30 +122,25 @@ class FlyteLauncher(Launcher):
         self, num: int, overrides: Sequence[str], returns: dict[int, JobReturn], composer: SweepComposer
     ) -> PlannedJob:
         from ._execute import PlannedJob
+        from ._hydra_job import run_job
 
         assert self.config is not None and self.hydra_context is not None
         config, context, task_function = self.config, self.hydra_context, self.task_function
 
-        def prepare() -> DictConfig:
+        def prepare() -> ComposedJob:
             log.info(f"\t#{num} : {' '.join(overrides)}")
             return composer.compose(overrides, num)
 
-        def start(job_config: DictConfig) -> Any:
-            ret = run_job(
-                hydra_context=context,
-                task_function=task_function,
-                config=job_config,
-                job_dir_key="hydra.sweep.dir",
-                job_subdir_key="hydra.sweep.subdir",
-            )
+        def start(job: ComposedJob) -> Any:
+            ret = run_job(hydra_context=context, task_function=task_function, job=job)
             returns[num] = ret
             configure_log(config.hydra.hydra_logging, config.hydra.verbose)
             if ret.status == JobStatus.FAILED:
                 raise ret._return_value
             return ret._return_value
 
-        def describe(job_config: DictConfig) -> dict[str, Any]:
-            section = job_config.get(self.task_env_key)
+        def describe(job: ComposedJob) -> dict[str, Any]:
+            section = job.task.get(self.task_env_key)
             return {self.task_env_key: OmegaConf.to_container(section, resolve=True) if section else "none"}
 
         return PlannedJob(num, list(overrides), prepare, start, describe)
