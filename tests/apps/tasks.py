@@ -120,3 +120,13 @@ def flaky(cfg: DictConfig) -> float:
 def trivial(cfg: DictConfig) -> int:
     """Does nothing, so benchmarks measure launching rather than work."""
     return 1
+
+
+@env.task
+def current_hydra_job(cfg: DictConfig) -> str:
+    """What Hydra says about the current job, read inside the task (local runs share the process)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra = HydraConfig.get()
+    seen = {"num": hydra.job.num, "subdir": hydra.sweep.subdir, "output_dir": hydra.runtime.output_dir}
+    return json.dumps(seen | {"cfg": OmegaConf.to_container(cfg, resolve=True)}, sort_keys=True)
