@@ -176,7 +176,7 @@ def test_hydra_config_inside_a_local_task_is_the_jobs_own(in_examples, tmp_path)
     from flyteplugins.hydra import hydra_sweep
 
     results = hydra_sweep(
-        tasks.current_hydra_job,
+        tasks.hydra_view,
         config_path="conf",
         config_name="training",
         overrides=[

@@ -123,7 +123,7 @@ def trivial(cfg: DictConfig) -> int:
 
 
 @env.task
-def current_hydra_job(cfg: DictConfig) -> str:
+def hydra_view(cfg: DictConfig) -> str:
     """What Hydra says about the current job, read inside the task (local runs share the process)."""
     from hydra.core.hydra_config import HydraConfig
 
