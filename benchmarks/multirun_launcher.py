@@ -1,54 +1,135 @@
-"""Benchmark 2: ms per job of `@hydra.main --multirun` with `hydra/launcher=flyte`, beside Hydra's basic launcher.
+"""Benchmark 2: ms per job of `@hydra.main --multirun` with `hydra/launcher=flyte`, at 200 and 2,000 jobs.
 
-Both run the same app (tests/apps/hydra_app.py running a trivial task locally) in fresh
-interpreters; the per-job figure is (t(N) - t(20)) / (N - 20), which cancels interpreter start-up.
+Each sweep runs tests/apps/hydra_app.py (a trivial task run locally) in a fresh interpreter. The
+per-job figure at N is the marginal cost between two sweep sizes, which cancels interpreter start-up:
+(t(200) - t(20)) / 180 and (t(2000) - t(200)) / 1800; flat means the two agree. Wall and CPU time
+are both shown (CPU is what the machine's other users cannot inflate). The floor is a bare `flyte.run`
+loop over the same app config, measured in this run, in its own interpreter. RSS growth per job is
+(peak(2000) - peak(200)) / 1800.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 
-from _common import TESTS, best_of, table
+from _common import HERE, TESTS, table
 
-N = 200
+SIZES = (20, 200, 2000)
+FLOOR_JOBS = (20, 220)
+
+FLOOR = """
+import sys, time, logging
+sys.path.insert(0, {tests!r})
+import flyte
+from omegaconf import OmegaConf
+from apps import tasks
+logging.disable(logging.WARNING)
+cfg = OmegaConf.create({{"x": 1, "name": "base", "nested": {{"a": 1, "b": "two"}}}})
+def loop(n):
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        flyte.with_runcontext(mode="local").run(tasks.trivial, cfg=cfg)
+    return time.perf_counter() - start, time.process_time() - cpu
+loop(5)
+(w1, c1), (w2, c2) = loop({small}), loop({large})
+print((w2 - w1) / {span} * 1000, (c2 - c1) / {span} * 1000)
+"""
 
 
-def run(launcher: list[str], jobs: int) -> None:
+def run(launcher: list[str], jobs: int) -> dict[str, float]:
+    """One sweep in a fresh interpreter: wall seconds, CPU seconds and peak RSS (KB)."""
     with tempfile.TemporaryDirectory() as sweep_dir:
+        out = os.path.join(sweep_dir, "measure.json")
+        start = time.perf_counter()
         subprocess.run(
             [
                 sys.executable,
+                str(HERE / "_measured.py"),
                 str(TESTS / "apps" / "hydra_app.py"),
                 "--multirun",
                 *launcher,
                 "+task=trivial",
                 f"x=range(0,{jobs})",
-                f"hydra.sweep.dir={sweep_dir}",
+                f"hydra.sweep.dir={sweep_dir}/sweep",
             ],
             check=True,
             capture_output=True,
             cwd=sweep_dir,
-            env={**os.environ, "PYTHONPATH": str(TESTS), "CI": "1"},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p),
+                "CI": "1",
+                "BENCH_MEASURE_OUT": out,
+            },
         )
+        wall = time.perf_counter() - start
+        with open(out) as f:
+            measured = json.load(f)
+    return {"wall": wall, "cpu": measured["cpu_s"], "peak_kb": measured["peak_kb"]}
 
 
-def per_job_ms(launcher: list[str]) -> float:
-    return (best_of(2, lambda: run(launcher, N)) - best_of(2, lambda: run(launcher, 20))) / (N - 20) * 1000
+def floor_ms() -> tuple[float, float]:
+    small, large = FLOOR_JOBS
+    code = FLOOR.format(tests=str(TESTS), small=small, large=large, span=large - small)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env={**os.environ, "CI": "1"}
+    )
+    wall, cpu = proc.stdout.split()[-2:]
+    return float(wall), float(cpu)
+
+
+def marginal(runs: dict[int, dict[str, float]], key: str, lo: int, hi: int) -> float:
+    return (runs[hi][key] - runs[lo][key]) / (hi - lo) * 1000
 
 
 def main() -> str:
-    flyte_ms = per_job_ms(["hydra/launcher=flyte", "hydra.launcher.mode=local"])
-    basic_ms = per_job_ms([])
-    return table(
-        f"@hydra.main --multirun, {N} jobs, ms per job",
-        ["launcher", "ms/job", "target"],
+    floor_wall, floor_cpu = floor_ms()
+    flyte = {n: run(["hydra/launcher=flyte", "hydra.launcher.mode=local"], n) for n in SIZES}
+    rows = [["bare flyte.run loop (floor)", "-", f"{floor_wall:.1f}", f"{floor_cpu:.1f}", "1.0", "-"]]
+    for lo, hi in itertools.pairwise(SIZES):
+        wall, cpu = marginal(flyte, "wall", lo, hi), marginal(flyte, "cpu", lo, hi)
+        rows.append(
+            [
+                "hydra/launcher=flyte (mode=local)",
+                f"{lo}->{hi}",
+                f"{wall:.1f}",
+                f"{cpu:.1f}",
+                f"{wall / floor_wall:.1f} / {cpu / floor_cpu:.1f}",
+                "<= 3x floor, flat within 20%",
+            ]
+        )
+    growth = (flyte[SIZES[-1]]["peak_kb"] - flyte[SIZES[1]]["peak_kb"]) / (SIZES[-1] - SIZES[1])
+    rows.append(
         [
-            ["hydra/launcher=flyte (mode=local)", f"{flyte_ms:.1f}", "<= 72 (half of 2.12.1's ~145)"],
-            ["Hydra's basic launcher, same app", f"{basic_ms:.1f}", "-"],
-        ],
+            "peak RSS",
+            f"{SIZES[1]}->{SIZES[-1]}",
+            f"{flyte[SIZES[1]]['peak_kb'] / 1024:.0f} -> {flyte[SIZES[-1]]['peak_kb'] / 1024:.0f} MB",
+            f"{growth:.1f} KB/job",
+            "-",
+            "<= 20 KB/job",
+        ]
+    )
+    basic = {n: run([], n) for n in SIZES[:2]}
+    rows.append(
+        [
+            "Hydra's basic launcher, same app",
+            f"{SIZES[0]}->{SIZES[1]}",
+            f"{marginal(basic, 'wall', *SIZES[:2]):.1f}",
+            f"{marginal(basic, 'cpu', *SIZES[:2]):.1f}",
+            "-",
+            "-",
+        ]
+    )
+    return table(
+        "@hydra.main --multirun, marginal ms per job",
+        ["path", "jobs", "wall ms/job", "CPU ms/job", "x floor (wall / CPU)", "target"],
+        rows,
     )
 
 

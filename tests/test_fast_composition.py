@@ -1,13 +1,21 @@
-"""The value-only fast path composes exactly what Hydra composes (differential, hypothesis-generated)."""
+"""The value-only fast path composes exactly what Hydra composes (differential, hypothesis-generated).
+
+Hydra's side is its own composition, numbered as a launcher numbers it, made current the way Hydra's
+`run_job` makes a sweep job current (`HydraConfig.set_config`, then `hydra.runtime.output_dir`).
+"""
 
 from __future__ import annotations
 
+import copy
+import os
+
 import pytest
+from hydra.core.hydra_config import HydraConfig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict, read_write
 
-from flyteplugins.hydra._compose import SweepComposer, make_config_loader, plan_grid_sweep
+from flyteplugins.hydra._compose import SweepComposer, make_config_loader, plan_grid_sweep, task_config
 
 WALKTHROUGH_VALUES = {
     "training.epochs": st.integers(1, 500).map(str),
@@ -16,6 +24,8 @@ WALKTHROUGH_VALUES = {
     "data.dataset": st.sampled_from(["imagenet", "cifar10", "'with space'", "mnist"]),
     "model.depth": st.integers(1, 200).map(str),
     "optimizer.weight_decay": st.sampled_from(["0.0", "1e-4", "null", "${optimizer.lr}"]),
+    "model": st.sampled_from(["resnet", "vit"]),
+    "optimizer": st.sampled_from(["adam", "sgd"]),
 }
 STRUCTURED_VALUES = {
     "training.epochs": st.sampled_from(["1", "10", "abc", "3.5"]),
@@ -23,17 +33,46 @@ STRUCTURED_VALUES = {
     "optimizer.lr": st.sampled_from(["0.1", "1e-3", "fast"]),
     "data.dataset": st.sampled_from(["imagenet", "cifar10"]),
 }
-CONSTANTS = ["+training.grad_clip=1.0", "~training.batch_size", "optimizer=sgd", "++data.shards=4", "model=vit"]
+CONSTANTS = [
+    "+training.grad_clip=1.0",
+    "~training.batch_size",
+    "optimizer=sgd",
+    "++data.shards=4",
+    "model=vit",
+    "+data.job=job_${hydra:job.num}",
+    "+data.out=${hydra:runtime.output_dir}",
+    "+data.named=${hydra:job.override_dirname}",
+    "hydra.sweep.subdir=${data.dataset}_${hydra.job.num}",
+]
+HYDRA_PATHS = ["job.num", "job.id", "job.override_dirname", "sweep.subdir", "runtime.output_dir", "runtime.choices"]
 
 
-def comparable(cfg) -> dict:
-    """The task's config plus what Hydra derives per job from its overrides."""
+def comparable(task) -> dict:
+    """What a task sees of the current job: its config (as written and resolved) and Hydra's node for it."""
+    hydra = HydraConfig.get()
     return {
-        "task": OmegaConf.to_container(cfg, resolve=False, throw_on_missing=False) | {"hydra": None},
-        "overrides": list(cfg.hydra.overrides.task),
-        "override_dirname": cfg.hydra.job.override_dirname,
-        "num": cfg.hydra.job.num,
+        "task": OmegaConf.to_container(task, resolve=False, throw_on_missing=False),
+        "resolved": OmegaConf.to_container(task, resolve=True, throw_on_missing=False),
+        "hydra": OmegaConf.to_container(hydra, resolve=False, throw_on_missing=False),
+        "hydra_resolved": {path: OmegaConf.select(hydra, path, throw_on_missing=False) for path in HYDRA_PATHS},
+        "log_file": hydra.job_logging.handlers.file.filename,
     }
+
+
+def hydra_job(cfg, num):
+    """Hydra's own steps for a launcher's job `num`: number it, make it current, set its output directory."""
+    with open_dict(cfg):
+        cfg.hydra.job.id = str(num)
+        cfg.hydra.job.num = num
+    HydraConfig.instance().set_config(cfg)
+    output_dir = os.path.join(str(OmegaConf.select(cfg, "hydra.sweep.dir")), str(cfg.hydra.sweep.subdir))
+    with read_write(cfg.hydra.runtime), open_dict(cfg.hydra.runtime):
+        cfg.hydra.runtime.output_dir = os.path.abspath(output_dir)
+    HydraConfig.instance().set_config(cfg)
+    task = copy.deepcopy(cfg)
+    with read_write(task), open_dict(task):
+        del task["hydra"]
+    return task
 
 
 def sweep_case(values: dict):
@@ -50,16 +89,20 @@ def sweep_case(values: dict):
 
 def hydra_or_error(loader, primary, job, num):
     try:
-        cfg = loader.load_sweep_config(primary, job)
+        return comparable(hydra_job(loader.load_sweep_config(primary, job), num))
     except Exception as e:
         return type(e)
-    OmegaConf.update(cfg, "hydra.job.num", num, force_add=True)
-    return comparable(cfg)
 
 
 def fast_or_error(composer, job, num):
     try:
-        return comparable(composer.compose(job, num))
+        composed = composer.compose(job, num)
+        task = task_config(composed)
+        seen = comparable(task)
+        # The job's own copy of its hydra node (for JobReturn.hydra_cfg and .hydra/hydra.yaml) is the same node.
+        own = OmegaConf.to_container(composed.hydra_config().hydra, resolve=False, throw_on_missing=False)
+        assert own == seen["hydra"]
+        return seen
     except Exception as e:
         return type(e)
 
@@ -71,8 +114,10 @@ def check_differential(config_path, config_name, sweep, constants):
     except Exception:
         return
     composer = SweepComposer(loader, plan.primary)
-    for num, job in enumerate(plan.job_overrides):
-        assert fast_or_error(composer, job, num) == hydra_or_error(loader, plan.primary, job, num), job
+    jobs = list(enumerate(plan.job_overrides))
+    fast = [fast_or_error(composer, job, num) for num, job in jobs]
+    for (num, job), seen in zip(jobs, fast):
+        assert seen == hydra_or_error(loader, plan.primary, job, num), job
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -98,7 +143,7 @@ def test_fast_path_is_taken_for_value_sweeps(in_examples, monkeypatch):
     calls = []
     original = loader.load_sweep_config
     monkeypatch.setattr(loader, "load_sweep_config", lambda *a: calls.append(a) or original(*a))
-    configs = [composer.compose(job, num) for num, job in enumerate(plan.job_overrides)]
+    configs = [composer.compose(job, num).task for num, job in enumerate(plan.job_overrides)]
     assert len(calls) == 1
     assert [(c.optimizer.lr, c.training.epochs) for c in configs] == [
         (0.1, 1),
@@ -121,3 +166,30 @@ def test_group_and_structural_sweeps_go_through_hydra(in_examples, monkeypatch, 
     for num, job in enumerate(plan.job_overrides):
         composer.compose(job, num)
     assert len(calls) == len(plan.job_overrides)
+
+
+def test_hydra_config_inside_a_local_task_is_the_jobs_own(in_examples, tmp_path):
+    import json
+
+    from apps import tasks
+
+    from flyteplugins.hydra import hydra_sweep
+
+    results = hydra_sweep(
+        tasks.hydra_view,
+        config_path="conf",
+        config_name="training",
+        overrides=[
+            "optimizer.lr=0.1,0.2",
+            "+data.job=job_${hydra:job.num}",
+            f"hydra.sweep.dir={tmp_path}",
+            "hydra.sweep.subdir=${data.dataset}_${hydra.job.num}",
+        ],
+        mode="local",
+    )
+    seen = [json.loads(r.value) for r in results]
+    assert [(s["num"], s["subdir"], s["output_dir"]) for s in seen] == [
+        (0, "imagenet_0", str(tmp_path / "imagenet_0")),
+        (1, "imagenet_1", str(tmp_path / "imagenet_1")),
+    ]
+    assert [(s["cfg"]["data"]["job"], s["cfg"]["optimizer"]["lr"]) for s in seen] == [("job_0", 0.1), ("job_1", 0.2)]

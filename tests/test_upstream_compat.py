@@ -50,6 +50,7 @@ UPSTREAM = {
     "hydra._internal.hydra:Hydra": lambda v: hasattr(v, "compose_config"),
     "hydra._internal.callbacks:Callbacks": lambda v: hasattr(v, "on_multirun_start"),
     "hydra.plugins.completion_plugin:DefaultCompletionPlugin._query": None,
+    "hydra._internal.deprecation_warning:deprecation_warning": None,
 }
 
 

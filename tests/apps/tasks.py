@@ -158,3 +158,13 @@ def logs(cfg: DictConfig) -> float:
     log.info("info line for x=%s", cfg.x)
     log.debug("debug line for x=%s", cfg.x)
     return float(cfg.x)
+
+
+@env.task
+def hydra_view(cfg: DictConfig) -> str:
+    """What Hydra says about the current job, read inside the task (local runs share the process)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra = HydraConfig.get()
+    seen = {"num": hydra.job.num, "subdir": hydra.sweep.subdir, "output_dir": hydra.runtime.output_dir}
+    return json.dumps(seen | {"cfg": OmegaConf.to_container(cfg, resolve=True)}, sort_keys=True)

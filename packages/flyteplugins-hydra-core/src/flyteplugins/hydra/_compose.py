@@ -97,14 +97,157 @@ def plan_grid_sweep(loader: ConfigLoader, config_name: str | None, overrides: Se
     return SweepPlan(primary=primary, job_overrides=split_grid(parsed))
 
 
-def number_job(cfg: DictConfig, num: int) -> DictConfig:
-    """Number a job's config as Hydra numbers sweep jobs."""
-    from omegaconf import open_dict
+SWEEP_DIR = ("hydra.sweep.dir", "hydra.sweep.subdir")
+RUN_DIR = ("hydra.run.dir", None)
 
-    with open_dict(cfg):
-        cfg.hydra.job.id = str(num)
-        cfg.hydra.job.num = num
-    return cfg
+
+def _output_keys(num: int | None) -> tuple[str, str | None] | None:
+    return SWEEP_DIR if num is not None else None
+
+
+class _HydraNode:
+    """A composed `hydra` node, shared by the jobs of a sweep that only change plain values.
+
+    Hydra's `hydra` node (launcher, sweeper, logging, help, ...) is most of a composed config, and
+    copying it per job was most of a sweep's cost. The jobs that the template serves differ in it
+    only in a few fields, so they share one node and each job writes its own fields into it when it
+    becomes Hydra's current job. The node is kept read-only, as `HydraConfig` keeps it, so nothing
+    else can change it by accident; `ComposedJob.hydra_config()` gives a job a private copy on demand.
+    """
+
+    def __init__(self, node: DictConfig) -> None:
+        from omegaconf import OmegaConf, flag_override
+
+        self.node = node
+        # HydraConfig holds `{"hydra": node}`; the node's parent is the current job's whole config, as in
+        # HydraConfig.set_config, so interpolations inside it (`${hydra.job.num}`, `${data.path}`) resolve.
+        self.holder = OmegaConf.create()
+        with flag_override(self.holder, "no_deepcopy_set_nodes", True):
+            self.holder["hydra"] = node
+        OmegaConf.set_readonly(node, True)
+        # The composed values (often `???`), written back for an unnumbered job.
+        self.base_num = node.job._get_node("num")._value()
+        self.base_id = node.job._get_node("id")._value()
+        self.base_output_dir = node.runtime._get_node("output_dir")._value()
+
+    def attach(self, cfg: DictConfig) -> DictConfig:
+        """`cfg` (a job's config without `hydra`) with this node as its `hydra` key, without copying the node."""
+        from omegaconf import flag_override, open_dict
+
+        with open_dict(cfg), flag_override(cfg, "no_deepcopy_set_nodes", True):
+            cfg["hydra"] = self.node
+        return cfg
+
+    def write(self, target: DictConfig, job: ComposedJob, output_dir: str | None) -> None:
+        """Write `job`'s own fields into `target` (this node, or a copy of it)."""
+        from omegaconf import open_dict, read_write
+
+        numbered = job.num is not None
+        with read_write(target), open_dict(target):
+            target.job.id = str(job.num) if numbered else self.base_id
+            target.job.num = job.num if numbered else self.base_num
+            if job.derived is not None:
+                target.overrides.task = job.derived.overrides
+                target.job.override_dirname = job.derived.override_dirname
+            target.runtime.output_dir = output_dir if output_dir is not None else self.base_output_dir
+
+
+@dataclass(frozen=True)
+class _Derived:
+    """What Hydra derives per job from its overrides, for a job that shares the template's `hydra` node."""
+
+    overrides: list[str]
+    override_dirname: str
+
+
+class ComposedJob:
+    """One job's composition: the config its task receives, and Hydra's `hydra` node for it on demand.
+
+    `task` is the job's own config without `hydra`, as Hydra hands it to a task function; `output_keys`
+    name the job's directory (`SWEEP_DIR`, `RUN_DIR`; None while Hydra only validates a batch).
+    `activate()` makes the job Hydra's current job (`HydraConfig.get()`, `${hydra:...}`) and returns
+    its whole config; `hydra_config()` is the job's private copy of `{"hydra": ...}`, as Hydra keeps
+    it in `JobReturn.hydra_cfg` and writes it to `.hydra/hydra.yaml` (made only when asked for).
+    """
+
+    def __init__(
+        self,
+        task: DictConfig,
+        num: int | None,
+        node: _HydraNode,
+        *,
+        whole: DictConfig | None = None,
+        derived: _Derived | None = None,
+        output_keys: tuple[str, str | None] | None = None,
+    ) -> None:
+        self.task = task
+        self.num = num
+        self.node = node
+        self.derived = derived
+        self._whole = whole
+        self._output_keys = output_keys
+        self.output_dir: str | None = None
+
+    @classmethod
+    def owning(cls, cfg: DictConfig, num: int | None, **kwargs: Any) -> ComposedJob:
+        """A job composed by Hydra itself: it owns `cfg` and its `hydra` node."""
+        import copy
+
+        from omegaconf import open_dict, read_write
+
+        task = copy.deepcopy(cfg)
+        with read_write(task), open_dict(task):
+            del task["hydra"]
+        return cls(task, num, _HydraNode(cfg.hydra), whole=cfg, **kwargs)
+
+    @property
+    def overrides(self) -> list[str]:
+        from omegaconf import OmegaConf
+
+        if self.derived is not None:
+            return list(self.derived.overrides)
+        return list(OmegaConf.to_container(self.node.node.overrides.task))  # type: ignore[arg-type]
+
+    def _whole_config(self) -> DictConfig:
+        import copy
+
+        if self._whole is not None:
+            return self._whole
+        return self.node.attach(copy.deepcopy(self.task))
+
+    def activate(self) -> DictConfig:
+        """Make this job Hydra's current job and return its whole config (`hydra` node shared, read-only).
+
+        As in Hydra's own `run_job`, `hydra.runtime.output_dir` becomes the job's directory (absolute).
+        """
+        import os
+
+        from hydra.core.hydra_config import HydraConfig
+        from omegaconf import OmegaConf, read_write
+
+        whole = self._whole_config()
+        node = self.node.node
+        node._set_parent(whole)
+        self.node.write(node, self, self.output_dir)
+        HydraConfig.instance().cfg = self.node.holder  # type: ignore[assignment]
+        if self.output_dir is None and self._output_keys is not None:
+            job_dir, sub_dir = self._output_keys
+            output_dir = str(OmegaConf.select(whole, job_dir))
+            if sub_dir is not None:
+                output_dir = os.path.join(output_dir, str(OmegaConf.select(whole, sub_dir)))
+            self.output_dir = os.path.abspath(output_dir)
+            with read_write(node.runtime):
+                node.runtime.output_dir = self.output_dir
+        return whole
+
+    def hydra_config(self) -> DictConfig:
+        """This job's own `{"hydra": ...}` (a copy; Hydra's `JobReturn.hydra_cfg`)."""
+        import copy
+
+        node = self.node
+        holder = copy.deepcopy(node.holder)
+        node.write(holder.hydra, self, self.output_dir)
+        return holder
 
 
 class SweepComposer:
@@ -118,6 +261,8 @@ class SweepComposer:
     with those values set and its `hydra.overrides.task` / `hydra.job.override_dirname` rebuilt as
     Hydra builds them. Anything else (group selections, `+`, `++`, `~`, `hydra.*`, dict or list
     values, a key nested under another) and any error goes through Hydra itself.
+
+    Template jobs copy only the template's task part; they share its `hydra` node (`_HydraNode`).
     """
 
     def __init__(self, loader: ConfigLoader, primary: DictConfig) -> None:
@@ -128,6 +273,7 @@ class SweepComposer:
         self._parser = OverridesParser.create(config_loader=loader)
         self._parsed: dict[str, Any] = {}
         self._template: DictConfig | None = None
+        self._template_node: _HydraNode | None = None
         self._template_lines: list[str] = []
         self._template_keys: list[str] = []
         self._is_group: dict[str, bool] = {}
@@ -161,7 +307,18 @@ class SweepComposer:
         keys = [o.key_or_group for o in parsed]
         return len(set(keys)) == len(keys) and not any(a != b and b.startswith(a + ".") for a in keys for b in keys)
 
-    def _from_template(self, lines: list[str], parsed: list[Any]) -> DictConfig | None:
+    def _keep_template(self, cfg: DictConfig, lines: list[str], parsed: list[Any]) -> None:
+        import copy
+
+        from omegaconf import open_dict, read_write
+
+        task = copy.deepcopy(cfg)
+        with read_write(task), open_dict(task):
+            del task["hydra"]
+        self._template, self._template_node = task, _HydraNode(cfg.hydra)
+        self._template_lines, self._template_keys = lines, [o.key_or_group for o in parsed]
+
+    def _from_template(self, lines: list[str], parsed: list[Any], num: int | None) -> ComposedJob | None:
         import copy
 
         from omegaconf import OmegaConf
@@ -169,41 +326,41 @@ class SweepComposer:
 
         from ._hydra_compat import overrides_dirname
 
-        template = self._template
-        if template is None or len(lines) != len(self._template_lines):
+        template, node = self._template, self._template_node
+        if template is None or node is None or len(lines) != len(self._template_lines):
             return None
         changed = [o for line, old, o in zip(lines, self._template_lines, parsed) if line != old]
         if self._template_keys != [o.key_or_group for o in parsed]:
             return None
         if not all(self._is_plain_value(o) for o in changed):
             return None
-        cfg = copy.deepcopy(template)
+        task = copy.deepcopy(template)
         try:
             for override in changed:
-                OmegaConf.update(cfg, override.key_or_group, override.value(), merge=True)
+                OmegaConf.update(task, override.key_or_group, override.value(), merge=True)
         except OmegaConfBaseException:
             return None
-        naming = cfg.hydra.job.config.override_dirname
-        cfg.hydra.overrides.task = lines
-        cfg.hydra.job.override_dirname = overrides_dirname(
+        naming = node.node.job.config.override_dirname
+        dirname = overrides_dirname(
             parsed, kv_sep=naming.kv_sep, item_sep=naming.item_sep, exclude_keys=naming.exclude_keys
         )
-        OmegaConf.copy_cache(from_config=self.primary, to_config=cfg)
-        return cfg
+        OmegaConf.copy_cache(from_config=self.primary, to_config=task)
+        return ComposedJob(task, num, node, derived=_Derived(lines, dirname), output_keys=_output_keys(num))
 
-    def compose(self, job_overrides: Sequence[str], num: int | None) -> DictConfig:
-        """The job's full config; numbered unless `num` is None (Hydra's own validation composes unnumbered)."""
-        import copy
-
+    def compose(self, job_overrides: Sequence[str], num: int | None) -> ComposedJob:
+        """The job's composition; numbered unless `num` is None (Hydra's own validation composes unnumbered)."""
         lines = list(job_overrides)
         parsed = [self._parse(line) for line in lines]
-        cfg = self._from_template(lines, parsed)
-        if cfg is None:
-            cfg = self.loader.load_sweep_config(self.primary, lines)
-            if self._template is None and self._independent(parsed):
-                self._template, self._template_lines = copy.deepcopy(cfg), lines
-                self._template_keys = [o.key_or_group for o in parsed]
-        return cfg if num is None else number_job(cfg, num)
+        job = self._from_template(lines, parsed, num)
+        if job is not None:
+            return job
+        cfg = self.loader.load_sweep_config(self.primary, lines)
+        if self._template is None and self._independent(parsed):
+            self._keep_template(cfg, lines, parsed)
+            job = self._from_template(lines, parsed, num)
+            assert job is not None
+            return job
+        return ComposedJob.owning(cfg, num, output_keys=_output_keys(num))
 
 
 class ComposingLoader:
@@ -233,20 +390,20 @@ class ComposingLoader:
         return known[1]
 
     def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
-        return self.composer(master_config).compose(sweep_overrides, None)
+        """The job's whole config, for Hydra's batch validation; its `hydra` node may be shared and is read-only."""
+        return self.composer(master_config).compose(sweep_overrides, None).activate()
 
 
-def task_config(cfg: DictConfig) -> DictConfig:
+def task_config(cfg: DictConfig | ComposedJob) -> DictConfig:
     """The config a task receives: the composed tree without Hydra's own `hydra` node.
 
-    Hydra's own runtime is told about the job first, so `${hydra:...}` interpolations resolve in-process.
+    Hydra's runtime is told about the job first (as Hydra's `run_job` does, `hydra.runtime.output_dir`
+    included), so `HydraConfig.get()` and `${hydra:...}` interpolations resolve in-process. A plain
+    config is a single run (`hydra.run.dir`).
     """
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict, read_write
-
-    if "hydra" in cfg:
-        HydraConfig.instance().set_config(cfg)
-    with read_write(cfg), open_dict(cfg):
-        if "hydra" in cfg:
-            del cfg["hydra"]
-    return cfg
+    if not isinstance(cfg, ComposedJob):
+        if "hydra" not in cfg:
+            return cfg
+        cfg = ComposedJob.owning(cfg, None, output_keys=RUN_DIR)
+    cfg.activate()
+    return cfg.task

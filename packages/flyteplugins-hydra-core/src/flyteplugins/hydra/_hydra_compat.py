@@ -13,6 +13,7 @@ themselves, and they compose sweep jobs without a task function.
 | `hydra._internal.core_plugins.basic_sweeper.BasicSweeper.split_arguments` | grid expansion in BasicSweeper's order | 1.3.2 |
 | `hydra._internal.hydra.Hydra`, `hydra._internal.callbacks.Callbacks` | run a sweeper plugin (Optuna, ...) outside `@hydra.main` | 1.3.2 |
 | `JobReturn._return_value` | a failed job's exception (the public `return_value` re-raises it) | 1.3.2 |
+| `hydra._internal.deprecation_warning.deprecation_warning` | the warning Hydra's `run_job` gives for the pre-1.2 working-directory change | 1.3.2 |
 | `DefaultCompletionPlugin._query` | Hydra's own override completion, for `flyte hydra run` | 1.3.2 |
 
 `tests/test_upstream_compat.py` fails with a message naming the upstream change when one of these moves.
@@ -78,3 +79,10 @@ def completion_query(loader: ConfigLoader, config_name: str | None, line: str) -
     from hydra.plugins.completion_plugin import DefaultCompletionPlugin
 
     return DefaultCompletionPlugin(loader)._query(config_name=config_name, line=line)
+
+
+def deprecation_warning(message: str, stacklevel: int = 1) -> None:
+    """Hydra's own deprecation warning (an error under `HYDRA_DEPRECATION_WARNINGS_AS_ERRORS`)."""
+    from hydra._internal.deprecation_warning import deprecation_warning as warn
+
+    warn(message=message, stacklevel=stacklevel + 1)

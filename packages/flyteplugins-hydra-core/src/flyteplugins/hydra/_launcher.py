@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup_globals
+from hydra.core.utils import JobReturn, JobStatus, configure_log, setup_globals
 from hydra.plugins.launcher import Launcher
 from omegaconf import OmegaConf
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction
     from omegaconf import DictConfig
 
-    from ._compose import SweepComposer
+    from ._compose import ComposedJob, SweepComposer
     from ._engine import LaunchRequest
     from ._execute import PlannedJob
     from ._journal import Journal, JournalState
@@ -115,24 +115,19 @@ class FlyteLauncher(Launcher):
     ) -> PlannedJob:
         from ._execute import PlannedJob
         from ._hydra_compat import job_return_value
+        from ._hydra_job import run_job
         from ._task_env import task_env_key_scope
 
         assert self.config is not None and self.hydra_context is not None
         config, context, task_function = self.config, self.hydra_context, self.task_function
 
-        def prepare() -> DictConfig:
+        def prepare() -> ComposedJob:
             log.info(f"\t#{num} : {' '.join(overrides)}")
             return composer.compose(overrides, num)
 
-        def start(job_config: DictConfig) -> Any:
+        def start(job: ComposedJob) -> Any:
             with task_env_key_scope(self.options.task_env_key):
-                ret = run_job(
-                    hydra_context=context,
-                    task_function=task_function,
-                    config=job_config,
-                    job_dir_key="hydra.sweep.dir",
-                    job_subdir_key="hydra.sweep.subdir",
-                )
+                ret = run_job(hydra_context=context, task_function=task_function, job=job)
             returns[num] = ret
             configure_log(config.hydra.hydra_logging, config.hydra.verbose)
             value = job_return_value(ret)
@@ -140,9 +135,9 @@ class FlyteLauncher(Launcher):
                 raise value
             return value
 
-        def describe(job_config: DictConfig) -> dict[str, Any]:
+        def describe(job: ComposedJob) -> dict[str, Any]:
             key = self.options.task_env_key
-            section = job_config.get(key)
+            section = job.task.get(key)
             return {key: OmegaConf.to_container(section, resolve=True) if section else "none"}
 
         return PlannedJob(num, list(overrides), prepare, start, describe)

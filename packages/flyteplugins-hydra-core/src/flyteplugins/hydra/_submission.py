@@ -14,6 +14,7 @@ from ._job_outputs import JobOutputs
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
+    from ._compose import ComposedJob
     from ._options import LaunchOptions
 
 
@@ -72,12 +73,16 @@ class Submission:
         """Run names unique in a sweep, chosen here so a run can be found even if its submission is never answered."""
         return self.identity.run_name(self.task.short_name, num, self.run_options.get("name"))
 
-    def prepare(self, cfg: DictConfig, num: int | None = None, overrides: Sequence[str] = ()) -> Prepared:
-        """The entry task with its `task_env` applied, the config it will receive, and the run's name."""
-        from ._compose import task_config
+    def prepare(self, cfg: DictConfig | ComposedJob, num: int | None = None, overrides: Sequence[str] = ()) -> Prepared:
+        """The entry task with its `task_env` applied, the config it will receive, and the run's name.
+
+        The job becomes Hydra's current job first: its output folder is laid out from its whole config.
+        """
+        from ._compose import ComposedJob, task_config
         from ._task_env import apply_task_env
 
-        output_dir = self.outputs.write(cfg, sweep=num is not None)
+        whole = cfg.activate() if isinstance(cfg, ComposedJob) else cfg
+        output_dir = self.outputs.write(whole, sweep=num is not None)
         cfg = task_config(cfg)
         self.outputs.snapshot(output_dir, cfg)
         entry = apply_task_env(self.task, cfg, task_env_key=self.task_env_key)
