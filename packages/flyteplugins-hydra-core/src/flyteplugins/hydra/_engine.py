@@ -13,13 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, FlyteHydraError
 from ._job_outputs import logging_restored
 from ._options import DEFAULTS, LaunchOptions, Surface, knob
 
 if TYPE_CHECKING:
     from hydra.core.config_loader import ConfigLoader
 
+    from ._compose import SweepComposer
     from ._execute import PlannedJob
     from ._journal import JournalState
     from ._outcome import JobOutcome
@@ -98,18 +99,53 @@ def _grid_jobs(
     if rerun is not None:
         numbered = [(int(r["num"]), list(r["overrides"])) for r in rerun.unfinished()]
     composer = SweepComposer(loader, plan.primary)
+    composed = _compose_every_job(composer, numbered, submit, keep_going=request.options.dry_run)
 
     def job(num: int, job_overrides: list[str]) -> PlannedJob:
-        return PlannedJob(
-            num,
-            job_overrides,
-            lambda: submit.prepare(composer.compose(job_overrides, num), num, job_overrides),
-            submit.start,
-            submit.describe,
-            run_name=submit.run_name(num),
-        )
+        def prepare() -> Any:
+            found = composed.pop(num)
+            if isinstance(found, Exception):
+                raise found
+            return submit.prepare(found, num, job_overrides)
+
+        return PlannedJob(num, job_overrides, prepare, submit.start, submit.describe, run_name=submit.run_name(num))
 
     return [job(num, o) for num, o in numbered], sweep_dir
+
+
+_SHOWN_INVALID = 10
+
+
+def _compose_every_job(
+    composer: SweepComposer, numbered: Sequence[tuple[int, list[str]]], submit: Submission, *, keep_going: bool
+) -> dict[int, Any]:
+    """Compose and check every job before any starts: one invalid job and nothing runs (as Hydra's own sweeps).
+
+    A dry run keeps going, so that its plan shows each invalid job with its error.
+    """
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    composed: dict[int, Any] = {}
+    invalid: list[str] = []
+    for num, job_overrides in numbered:
+        try:
+            job = composer.compose(job_overrides, num)
+            submit.check(job.task)
+        except (HydraException, OmegaConfBaseException, FlyteHydraError) as e:
+            composed[num] = e
+            invalid.append(f"  job #{num} [{' '.join(job_overrides)}]: {type(e).__name__}: {e}")
+        else:
+            composed[num] = job
+    if invalid and not keep_going:
+        more = f"\n  ... and {len(invalid) - _SHOWN_INVALID} more" if len(invalid) > _SHOWN_INVALID else ""
+        raise ConfigurationError(
+            f"{len(invalid)} of {len(numbered)} jobs of the sweep are invalid, so none was run:\n"
+            + "\n".join(invalid[:_SHOWN_INVALID])
+            + more
+            + "\nFix those overrides (a dry run lists every job with its error) and run the sweep again."
+        )
+    return composed
 
 
 def _install_launcher(sweeper: Any, launcher: Any) -> None:

@@ -68,10 +68,23 @@ class Submission:
         self.identity = SweepIdentity.new()
         self.bundle = SweepCodeBundle()
         self.outputs = JobOutputs(enabled=not options.dry_run)
+        self._checked_task_envs: set[str] = set()
 
     def run_name(self, num: int | None) -> str | None:
         """Run names unique in a sweep, chosen here so a run can be found even if its submission is never answered."""
         return self.identity.run_name(self.task.short_name, num, self.run_options.get("name"))
+
+    def check(self, task_cfg: DictConfig) -> None:
+        """Raise now what `prepare` would raise for this config's `task_env` (each distinct entry once)."""
+        from ._task_env import lower_task_env, task_env_section
+
+        section = task_env_section(task_cfg, self.task.short_name, self.task_env_key)
+        if not section:
+            return
+        seen = repr(sorted(section.items()))
+        if seen not in self._checked_task_envs:
+            lower_task_env(self.task, section, f"{self.task_env_key}.{self.task.short_name}")
+            self._checked_task_envs.add(seen)
 
     def prepare(self, cfg: DictConfig | ComposedJob, num: int | None = None, overrides: Sequence[str] = ()) -> Prepared:
         """The entry task with its `task_env` applied, the config it will receive, and the run's name.

@@ -65,3 +65,31 @@ def check_task_inputs(task: Any, config_param: str, inputs: Mapping[str, Any]) -
             f"Task '{task.name}' needs input(s) {', '.join(missing)}; pass them as keyword arguments "
             f"(e.g. {missing[0]}=...)."
         )
+    _check_scalar_types(task, inputs)
+
+
+# Inputs whose annotation is one of these plain types are checked up front; flyte checks the rest when it runs.
+_SCALARS: dict[type, tuple[type, ...]] = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}
+
+
+def _check_scalar_types(task: Any, inputs: Mapping[str, Any]) -> None:
+    """A task input of the wrong plain type would fail every job at run time: refuse it before any runs."""
+    func = _task_function(task)
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:
+        return
+    for name, value in inputs.items():
+        accepted = _SCALARS.get(hints.get(name))  # type: ignore[arg-type]
+        if accepted is None:
+            continue
+        wrong_bool = isinstance(value, bool) and bool not in accepted
+        if wrong_bool or not isinstance(value, accepted):
+            expected = {int: "an int", float: "a float", str: "a str", bool: "a bool"}[hints[name]]
+            raise ConfigurationError(
+                f"Task '{task.name}' input {name} is {expected}, got {type(value).__name__} {value!r}. "
+                f"Pass {expected} (e.g. {name}={_SCALARS_EXAMPLE[hints[name]]})."
+            )
+
+
+_SCALARS_EXAMPLE = {int: "3", float: "0.5", str: "'text'", bool: "True"}
