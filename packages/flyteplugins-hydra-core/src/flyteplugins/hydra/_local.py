@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ._flyte_compat import local_run_url, release_local_runners
 from ._mode import forced_local
 from ._results import finished_result
-from ._schedule import NOT_PREPARED, prepare, rolling
+from ._schedule import rolling, startable
 from ._workers import DaemonWorkers, WorkItem
 
 if TYPE_CHECKING:
@@ -23,21 +23,14 @@ def _start(job: PlannedJob, prepared: Any) -> Any:
 
 
 def _one_at_a_time(jobs: Sequence[PlannedJob], tracker: Tracker) -> None:
-    for index, job in enumerate(jobs):
-        outcome = tracker.outcomes[index]
-        if tracker.stop.is_set():
-            tracker.cancelled(outcome)
-            continue
-        prepared = prepare(job, tracker, index)
-        if prepared is NOT_PREPARED:
-            continue
-        tracker.running(outcome, url=local_run_url(outcome.run_name))
+    for item in startable(jobs, tracker):
+        tracker.running(item.outcome, url=local_run_url(item.outcome.run_name))
         try:
-            result = _start(job, prepared)
+            result = _start(item.job, item.prepared)
         except Exception as e:
-            tracker.failed(outcome, e)
+            tracker.failed(item.outcome, e)
         else:
-            tracker.succeeded(outcome, result)
+            tracker.succeeded(item.outcome, result)
         finally:
             release_local_runners()
 

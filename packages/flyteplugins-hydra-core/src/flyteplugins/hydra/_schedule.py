@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._workers import DaemonWorkers, WorkItem
@@ -34,6 +34,25 @@ def collect(workers: DaemonWorkers, tracker: Tracker) -> None:
         raise done.error
 
 
+def startable(
+    jobs: Sequence[PlannedJob], tracker: Tracker, make_room: Callable[[], None] | None = None
+) -> Iterator[WorkItem]:
+    """Each job that may start now, composed: jobs after a stop are cancelled, jobs that fail to compose skipped.
+
+    `make_room` runs before each job is looked at (a capped strategy waits there for a slot).
+    """
+    for index, job in enumerate(jobs):
+        if make_room is not None:
+            make_room()
+        outcome = tracker.outcomes[index]
+        if tracker.stop.is_set():
+            tracker.cancelled(outcome)
+            continue
+        prepared = prepare(job, tracker, index)
+        if prepared is not NOT_PREPARED:
+            yield WorkItem(job, outcome, prepared)
+
+
 def rolling(
     jobs: Sequence[PlannedJob], tracker: Tracker, workers: DaemonWorkers, limit: int, start: Callable[[WorkItem], bool]
 ) -> None:
@@ -42,18 +61,14 @@ def rolling(
     `start` runs on this thread and says whether the item now belongs to the workers.
     """
     in_flight = 0
-    for index, job in enumerate(jobs):
-        outcome = tracker.outcomes[index]
+
+    def make_room() -> None:
+        nonlocal in_flight
         while in_flight >= limit:
             collect(workers, tracker)
             in_flight -= 1
-        if tracker.stop.is_set():
-            tracker.cancelled(outcome)
-            continue
-        prepared = prepare(job, tracker, index)
-        if prepared is NOT_PREPARED:
-            continue
-        item = WorkItem(job, outcome, prepared)
+
+    for item in startable(jobs, tracker, make_room):
         if start(item):
             workers.put(item)
             in_flight += 1
