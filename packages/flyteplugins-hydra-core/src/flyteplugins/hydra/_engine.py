@@ -192,6 +192,10 @@ def launch(request: LaunchRequest) -> list[JobOutcome]:
     submit = Submission(task, config_param, request.task_inputs, options)
     if rerun is not None:
         submit.identity = submit.identity.rerun_of(rerun.sweep)
+    if request.multirun and options.driver == "cluster" and not options.dry_run:
+        from ._driver_client import launch_on_cluster
+
+        return launch_on_cluster(loader, request, overrides, submit)
     if request.multirun and needs_hydra_runtime(overrides):
         return _sweep_with_hydra_runtime(loader, request, overrides, submit)
     if not request.multirun:
