@@ -29,3 +29,12 @@ def test_grid_sweep_is_one_run_with_a_child_action_per_job(nested, capsys):
     assert sorted(r.message.group for r in children) == ["#0 x=1", "#1 x=2", "#2 x=3"]
     out = capsys.readouterr().out
     assert "3 succeeded, 0 failed" in out
+
+
+def test_each_job_names_its_child_action(nested):
+    results = hydra_sweep(
+        driver_tasks.square, config_path=CONF, config_name="app", overrides=["x=1,2"], driver="cluster"
+    )
+
+    enqueued = {r.message.group: r.message.action_id.name for r in nested.requests("EnqueueAction")}
+    assert [r.action for r in results] == [enqueued["#0 x=1"], enqueued["#1 x=2"]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from pathlib import Path
@@ -39,9 +38,9 @@ def in_flight(cfg: DictConfig, folder: str) -> int:
 
 
 @env.task
-async def lingers(cfg: DictConfig, pid_dir: str) -> float:
+def lingers(cfg: DictConfig, pid_dir: str) -> float:
     """Writes its pid, then runs until aborted."""
     Path(pid_dir).mkdir(parents=True, exist_ok=True)
     (Path(pid_dir) / f"{cfg.x}.pid").write_text(str(os.getpid()))
-    await asyncio.sleep(120)
+    time.sleep(120)
     return float(cfg.x)

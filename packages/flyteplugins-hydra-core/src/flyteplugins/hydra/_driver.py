@@ -55,6 +55,7 @@ class _Sweep:
         for job in jobs:
             self.records[job.num] = ChildRecord(job.num, list(job.overrides), group=group_name(job.num, job.overrides))
         await asyncio.gather(*(self._child(job) for job in jobs))
+        await self._name_actions()
         await self._show()
         return [self.records[job.num] for job in jobs]
 
@@ -83,6 +84,24 @@ class _Sweep:
             finally:
                 record.finished = time.time()
         await self._show()
+
+    async def _name_actions(self) -> None:
+        """Each record gets the name of its child action, found by the job's group among this run's actions."""
+        from flyte.remote import Action
+
+        ctx = flyte.ctx()
+        if ctx is None or ctx.action is None:
+            return
+        unnamed = {r.group: r for r in self.records.values() if r.action is None and r.phase != "CANCELLED"}
+        if not unnamed:
+            return
+        try:
+            async for action in Action.listall.aio(for_run_name=ctx.action.run_name):
+                record = unnamed.get(action.pb2.metadata.group)
+                if record is not None and action.name != ctx.action.name:
+                    record.action = action.name
+        except Exception as e:  # names help find a child in the UI; the sweep's result stands without them
+            log.warning(f"Could not list the child actions of run {ctx.action.run_name}: {e}")
 
     async def _show(self) -> None:
         """Keep the driver's Flyte report showing the job table, so the UI follows the sweep."""

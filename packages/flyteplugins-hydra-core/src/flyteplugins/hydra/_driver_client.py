@@ -317,7 +317,7 @@ def outcomes_from(result: DriverResult, url: str | None) -> list[JobOutcome]:
             finished=record.finished,
         )
         if phase == Phase.SUCCEEDED:
-            outcome.result = RunResult(record.value, url=url, phase=phase)
+            outcome.result = RunResult(record.value, url=url, phase=phase, action=record.action)
         else:
             outcome.error = RemoteRunError(phase.value, url, record.error)
         outcomes.append(outcome)
