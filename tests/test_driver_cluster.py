@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import flyte.remote
 import pytest
 from apps import driver_tasks
 from conftest import APPS
+from omegaconf import OmegaConf
 
-from flyteplugins.hydra import RunResult, hydra_sweep
+from flyteplugins.hydra import RunResult, SweepFailedError, hydra_sweep
 
 CONF = str(APPS / "conf")
 
@@ -38,3 +40,98 @@ def test_each_job_names_its_child_action(nested):
 
     enqueued = {r.message.group: r.message.action_id.name for r in nested.requests("EnqueueAction")}
     assert [r.action for r in results] == [enqueued["#0 x=1"], enqueued["#1 x=2"]]
+
+
+def test_a_failing_child_fails_only_its_job(nested):
+    with pytest.raises(SweepFailedError) as info:
+        hydra_sweep(
+            driver_tasks.square,
+            config_path=CONF,
+            config_name="app",
+            overrides=["x=1,2,3", "+fail_on=2"],
+            driver="cluster",
+        )
+
+    ok1, bad, ok3 = info.value.outcomes
+    assert (ok1.result.value, ok3.result.value) == (1.0, 9.0)
+    assert bad.phase == "FAILED" and "x=2 fails on purpose" in str(bad.error)
+    assert nested.counters["CreateRun"] == 1
+
+
+def test_max_parallel_caps_the_children_in_flight(nested, tmp_path):
+    spans = tmp_path / "spans"
+    results = hydra_sweep(
+        driver_tasks.in_flight,
+        config_path=CONF,
+        config_name="app",
+        overrides=["x=1,2,3,4", "+hold=3"],
+        driver="cluster",
+        max_parallel=2,
+        folder=str(spans),
+    )
+
+    assert [r.value for r in results] == [1, 2, 3, 4]
+    intervals = [tuple(map(float, p.read_text().split())) for p in spans.glob("*.span")]
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = peak = 0
+    for _, delta in events:
+        running += delta
+        peak = max(peak, running)
+    assert peak == 2, intervals
+
+
+def test_max_parallel_with_wait_false_is_allowed_for_the_cluster_driver(nested):
+    (handle,) = hydra_sweep(
+        driver_tasks.square,
+        config_path=CONF,
+        config_name="app",
+        overrides=["x=1,2"],
+        driver="cluster",
+        max_parallel=1,
+        wait=False,
+    )
+
+    assert isinstance(handle, flyte.remote.Run)
+    assert nested.counters.get("WatchActionDetails", 0) == 0
+    handle.wait(quiet=True)
+    assert handle.phase.name == "SUCCEEDED"
+
+
+def test_task_env_of_the_entry_task_is_on_each_child_action(nested):
+    hydra_sweep(
+        driver_tasks.square,
+        config_path=CONF,
+        config_name="app",
+        overrides=["x=1,2", "+task_env={square: {resources: {cpu: '3'}, env_vars: {MODE: swept}}}"],
+        driver="cluster",
+    )
+
+    for request in nested.requests("EnqueueAction"):
+        container = request.message.task.spec.task_template.container
+        cpu = {r.name: r.value for r in container.resources.requests}
+        assert cpu[1] == "3", container.resources  # ResourceName CPU
+        assert {e.key: e.value for e in container.env}["MODE"] == "swept"
+
+
+def test_optuna_runs_in_the_driver_and_its_best_value_is_the_best_child(nested, tmp_path):
+    sweep_dir = tmp_path / "optuna"
+    results = hydra_sweep(
+        driver_tasks.objective,
+        config_path=CONF,
+        config_name="app",
+        overrides=[
+            "hydra/sweeper=optuna",
+            "hydra.sweeper.n_trials=6",
+            "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.sampler.seed=7",
+            "x=interval(-1.0, 1.0)",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        driver="cluster",
+    )
+
+    assert len(results) == 6
+    assert nested.counters["CreateRun"] == 1 and nested.counters["EnqueueAction"] == 6
+    best = OmegaConf.load(sweep_dir / "optimization_results.yaml")
+    assert best.best_value == min(r.value for r in results)
+    assert best.name == "optuna" and "x" in best.best_params

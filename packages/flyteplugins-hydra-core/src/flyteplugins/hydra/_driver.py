@@ -75,7 +75,7 @@ class _Sweep:
                 cfg = OmegaConf.create(job.config)
                 child = apply_task_env(self.entry, cfg, task_env_key=self.plan.task_env_key)
                 with flyte.group(record.group or str(job.num)):
-                    value = await child(**{self.plan.config_param: cfg, **self.plan.task_inputs})
+                    value = await child.aio(**{self.plan.config_param: cfg, **self.plan.task_inputs})
                 record.phase, record.value = "SUCCEEDED", plain_value(value)
             except Exception as e:
                 record.phase, record.error = "FAILED", f"{type(e).__name__}: {e}"
