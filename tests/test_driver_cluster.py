@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import time
+
 import flyte.remote
 import pytest
 from apps import driver_tasks
-from conftest import APPS
+from cli_support import flyte_cli
+from conftest import APPS, run_script
 from omegaconf import OmegaConf
 
-from flyteplugins.hydra import RunResult, SweepFailedError, hydra_sweep
+from flyteplugins.hydra import RunResult, Sweep, SweepFailedError, hydra_sweep
 
 CONF = str(APPS / "conf")
 
@@ -135,3 +141,52 @@ def test_optuna_runs_in_the_driver_and_its_best_value_is_the_best_child(nested, 
     best = OmegaConf.load(sweep_dir / "optimization_results.yaml")
     assert best.best_value == min(r.value for r in results)
     assert best.name == "optuna" and "x" in best.best_params
+
+
+def submit_in_own_process(tmp_path, task: str, *overrides: str, **kwargs) -> tuple[str, str]:
+    """A driver=cluster sweep submitted without waiting by a process that then exits; its directory and id."""
+    sweep_dir = tmp_path / "sweep"
+    env = {"SWEEP_KWARGS": json.dumps({"wait": False, "driver": "cluster", **kwargs})}
+    proc = run_script(
+        APPS / "sdk_sweep.py", task, "remote", *overrides, f"hydra.sweep.dir={sweep_dir}", cwd=APPS.parent, env=env
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"flyte hydra wait {sweep_dir}" in proc.stdout
+    (sweep_id,) = re.findall(r"^Sweep ([0-9a-f]+): journal", proc.stdout, re.MULTILINE)
+    return str(sweep_dir), sweep_id
+
+
+def test_wait_false_then_flyte_hydra_wait_from_a_fresh_process(nested, tmp_path):
+    sweep_dir, sweep_id = submit_in_own_process(tmp_path, "driver_tasks.square", "x=1,2,3")
+
+    result = flyte_cli("hydra", "wait", sweep_dir)
+
+    assert result.exit_code == 0, result.output
+    assert "3 succeeded, 0 failed" in result.stdout
+    values = json.loads(flyte_cli("hydra", "results", sweep_id, "--format", "json").stdout)
+    assert [(row["num"], row["value"]) for row in values] == [(0, 1.0), (1, 4.0), (2, 9.0)]
+    assert [r.value for r in Sweep.open(sweep_dir).results()] == [1.0, 4.0, 9.0]
+
+
+def test_aborting_the_sweep_aborts_the_driver_and_its_children(nested, tmp_path):
+    pids = tmp_path / "pids"
+    sweep_dir, _ = submit_in_own_process(tmp_path, "driver_tasks.lingers", "x=1,2", pid_dir=str(pids))
+    deadline = time.monotonic() + 60
+    while len(list(pids.glob("*.pid"))) < 2:
+        assert time.monotonic() < deadline, "the children never started"
+        time.sleep(0.1)
+    children = [int(p.read_text()) for p in pids.glob("*.pid")]
+
+    result = flyte_cli("hydra", "abort", sweep_dir)
+
+    assert result.exit_code == 0, result.output
+    nested.init_flyte()
+    actions = {
+        a.name: a.phase.name
+        for a in flyte.remote.Action.listall(for_run_name=nested.requests("CreateRun")[0].message.run_id.name)
+    }
+    assert set(actions.values()) == {"ABORTED"} and len(actions) == 3, actions
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert {o.phase for o in Sweep.open(sweep_dir).status()} == {"ABORTED"}

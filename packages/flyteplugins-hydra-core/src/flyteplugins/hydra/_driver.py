@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import flyte
+from flyte._internal.resolvers.default import DefaultTaskResolver
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.plugins.launcher import Launcher
 
@@ -31,6 +32,23 @@ log = logging.getLogger("flyteplugins.hydra")
 
 DRIVER_ENV_NAME = "flyte-hydra-driver"
 env = flyte.TaskEnvironment(name=DRIVER_ENV_NAME, resources=flyte.Resources(cpu=1, memory="1Gi"))
+
+
+class DriverResolver(DefaultTaskResolver):
+    """Load the driver by this package's module name, wherever the package is installed.
+
+    flyte's default resolver names a task's module by its file's path under root_dir unless it is in
+    site-packages; an editable or source install under root_dir would then be imported as a second,
+    path-named copy. The driver's image installs this package, so its import name is the right one.
+    (A private flyte base class; see `_flyte_compat`.)
+    """
+
+    @property
+    def import_path(self) -> str:
+        return f"{__name__}.DriverResolver"
+
+    def loader_args(self, task: Any, root_dir: Path) -> list[str]:
+        return ["mod", __name__, "instance", "sweep_driver"]
 
 
 @env.task(report=True)

@@ -99,13 +99,17 @@ def driver_task(entry: Any, image: Any) -> tuple[Any, Any]:
     to the driver, which needs it to start its children. Returns (task, environment): the task holds
     its environment weakly, so the caller keeps the environment alive while submitting.
     """
-    from ._driver import env, sweep_driver
+    from ._driver import DriverResolver, env, sweep_driver
 
     entry_env = entry.parent_env() if entry.parent_env is not None else None
     depends_on = [entry_env] if entry_env is not None else []
     bound_env = env.clone_with(env.name, image=image, depends_on=depends_on)
     task = dataclasses.replace(
-        sweep_driver, image=image, parent_env=weakref.ref(bound_env), parent_env_name=bound_env.name
+        sweep_driver,
+        image=image,
+        parent_env=weakref.ref(bound_env),
+        parent_env_name=bound_env.name,
+        task_resolver=DriverResolver(),
     )
     return task, bound_env
 

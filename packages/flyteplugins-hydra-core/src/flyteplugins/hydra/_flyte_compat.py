@@ -10,6 +10,7 @@
 | `flyte._internal.controllers._ControllerState`, `TaskRunner._close`, `_TaskRunner__loop` | stop the event-loop thread flyte leaves per local run of a sync task | 2.12.1 |
 | `flyte._code_bundle._ignore`, `._packaging.list_files_to_bundle`; runner `_copy_files`, `_bundle_relative_paths`, `_bundle_from_dir` | list a sweep's bundle files once, not per job | 2.12.1 |
 | `flyte._internal.resolvers._task_module.extract_task_module` | the module and name flyte loads a task by, so the cluster driver imports the entry task as its children will | 2.12.1 |
+| `flyte._internal.resolvers.default.DefaultTaskResolver` (subclassed in `_driver.DriverResolver`) | the cluster driver is loaded by its package's module name, not its file path under root_dir | 2.12.1 |
 | the class name `_InlineRun` | a local run comes back as this finished stand-in for `flyte.remote.Run` | 2.12.1 |
 
 `tests/test_upstream_compat.py` fails with a message naming the upstream change when one of these moves.
