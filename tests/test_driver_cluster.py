@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import time
+import weakref
+from pathlib import Path
 
+import flyte
 import flyte.remote
 import pytest
 from apps import driver_tasks
@@ -14,7 +18,7 @@ from cli_support import flyte_cli
 from conftest import APPS, run_script
 from omegaconf import OmegaConf
 
-from flyteplugins.hydra import RunResult, Sweep, SweepFailedError, hydra_sweep
+from flyteplugins.hydra import FlyteHydraError, RunResult, Sweep, SweepFailedError, hydra_sweep
 
 CONF = str(APPS / "conf")
 
@@ -190,3 +194,77 @@ def test_aborting_the_sweep_aborts_the_driver_and_its_children(nested, tmp_path)
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert {o.phase for o in Sweep.open(sweep_dir).status()} == {"ABORTED"}
+
+
+# -- refused before anything is submitted -------------------------------------------------------
+
+
+def test_the_cluster_driver_needs_remote_mode():
+    with pytest.raises(
+        FlyteHydraError, match=r"driver=cluster runs the sweep as a Flyte run on a cluster.*mode=remote"
+    ):
+        hydra_sweep(driver_tasks.square, config_path=CONF, config_name="app", overrides=["x=1,2"], mode="local",
+                    driver="cluster")  # fmt: skip
+
+
+def test_the_cluster_driver_cannot_rerun_a_journal():
+    with pytest.raises(FlyteHydraError, match="rerun_failed works with the local driver only"):
+        hydra_sweep(driver_tasks.square, config_path=CONF, config_name="app", overrides=["x=1,2"],
+                    rerun_failed="multirun/old", driver="cluster")  # fmt: skip
+
+
+def test_an_unknown_driver_names_the_choices():
+    with pytest.raises(FlyteHydraError, match="driver must be 'local' or 'cluster', got 'moon'"):
+        hydra_sweep(driver_tasks.square, config_path=CONF, config_name="app", overrides=["x=1,2"], driver="moon")
+
+
+def test_a_prebuilt_image_string_is_refused_with_both_ways_out(nested):
+    prebuilt = driver_tasks.env.clone_with("prebuilt", image="registry.example/team/train:1")
+    task = dataclasses.replace(driver_tasks.square, parent_env=weakref.ref(prebuilt), parent_env_name="prebuilt")
+
+    with pytest.raises(FlyteHydraError, match=r"prebuilt image 'registry.example/team/train:1'") as info:
+        hydra_sweep(task, config_path=CONF, config_name="app", overrides=["x=1,2"], driver="cluster")
+    assert "flyte.Image.from_base('registry.example/team/train:1')" in str(info.value)
+    assert "flyte.Image.from_ref_name" in str(info.value)
+    assert nested.counters.get("CreateRun", 0) == 0
+
+
+def test_an_image_flyte_builds_gets_this_package_added():
+    from flyteplugins.hydra._driver_client import driver_image
+
+    built = driver_tasks.env.clone_with("built", image=flyte.Image.from_base("registry.example/team/train:1"))
+    task = dataclasses.replace(driver_tasks.square, parent_env=weakref.ref(built), parent_env_name="built")
+
+    image = driver_image(task, "hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper")
+
+    packages = [p for layer in image._layers for p in getattr(layer, "packages", None) or ()]
+    assert any(p.startswith("flyteplugins-hydra-core==") for p in packages), packages
+    assert any(p.startswith("hydra-optuna-sweeper==") for p in packages), packages
+
+
+def test_task_inputs_that_are_not_json_are_refused(nested):
+    with pytest.raises(FlyteHydraError, match=r"The task input 'folder' is PosixPath .* cannot travel"):
+        hydra_sweep(driver_tasks.in_flight, config_path=CONF, config_name="app", overrides=["x=1,2"],
+                    driver="cluster", folder=Path("/tmp"))  # fmt: skip
+    assert nested.counters.get("CreateRun", 0) == 0
+
+
+def test_a_sampling_sweep_needs_its_config_directory_under_the_root_dir(nested, tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "app.yaml").write_text("x: 0.5\n")
+
+    with pytest.raises(FlyteHydraError, match=r"must travel in the code bundle.*outside flyte's root_dir"):
+        hydra_sweep(driver_tasks.objective, config_path=str(conf), config_name="app", driver="cluster",
+                    overrides=["hydra/sweeper=optuna", "hydra.sweeper.n_trials=2", "x=interval(0, 1)"])  # fmt: skip
+    assert nested.counters.get("CreateRun", 0) == 0
+
+
+def test_the_hydra_main_launcher_refuses_the_cluster_driver(flyte_loopback, tmp_path):
+    proc = run_script(
+        APPS / "hydra_app.py", "--multirun", "hydra/launcher=flyte", "+task=probe", "x=1,2",
+        "hydra.launcher.driver=cluster", f"hydra.sweep.dir={tmp_path}", cwd=APPS,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "hydra.launcher.driver=cluster is not available to a @hydra.main app" in proc.stderr
+    assert flyte_loopback.counters.get("CreateRun", 0) == 0

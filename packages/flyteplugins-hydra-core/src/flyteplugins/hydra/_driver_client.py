@@ -83,12 +83,16 @@ def driver_image(entry: Any, sweeper_target: str | None = None) -> Any:
         raise ConfigurationError(
             f"driver=cluster runs the sweep in the entry task's image, but task '{entry.name}' uses the prebuilt "
             f"image {image!r}, to which {CORE_DISTRIBUTION} cannot be added. Either let flyte build it: "
-            f"image=flyte.Image.from_base({image!r}) (the driver then gets a layer with {', '.join(packages)}); "
+            f"image=flyte.Image.from_base({image!r}) (the driver's image is then that one plus a layer with "
+            f"{', '.join(packages)}); "
             "or, if that image already holds those packages, name it under image.image_refs in the flyte config "
             "and use image=flyte.Image.from_ref_name('<name>')."
         )
     if image._ref_name is not None and not image._layers:
         return image
+    if not image.extendable or not image.name:
+        # flyte adds layers only to a named, extendable image (`Image.from_base(...)` is neither).
+        image = image.clone(name=f"{image.name or 'flyte-hydra'}-driver", extendable=True)
     return image.with_pip_packages(*packages)
 
 
