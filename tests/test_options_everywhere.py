@@ -236,6 +236,26 @@ def probe_run_options(launch: Launch, remote: Any) -> None:
     assert sorted(job["run"] for job in ran.jobs) == expected
 
 
+def probe_driver(launch: Launch, remote: Any) -> None:
+    if launch.path in SINGLE:
+        ran = launch({"mode": "remote", "driver": "cluster"})
+        _refused(ran, "driver", "sweep")
+        return
+    if launch.path == "launcher_multirun":
+        # A @hydra.main app's jobs are its own Python function: there is no task to hand a cluster driver.
+        ran = launch({"mode": "remote", "driver": "cluster"})
+        _refused(ran, "hydra.launcher.driver=cluster", "@hydra.main", "flyte hydra run")
+        return
+    server = remote()
+    server.nested = True
+    ran = launch({"mode": "remote", "driver": "cluster"})
+    assert ran.error is None, ran.error
+    assert server.counters["CreateRun"] == 1, "the cluster driver is the only run the client creates"
+    assert server.counters["EnqueueAction"] == len(ran.jobs) == 2, ran.jobs
+    driver_run = server.requests("CreateRun")[0].message.run_id.name
+    assert {job["run"] for job in ran.jobs} == {driver_run}, "every job ran as a child action of the driver run"
+
+
 PROBES: dict[str, Callable[[Launch, Any], None]] = {
     name.removeprefix("probe_"): value for name, value in dict(globals()).items() if name.startswith("probe_")
 }

@@ -22,7 +22,7 @@ def python_blocks_using_the_sdk() -> list[str]:
     """SDK examples that run on their own (one naming an earlier sweep's directory needs that sweep first)."""
     blocks = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
     runnable = [b for b in blocks if ("hydra_run(" in b or "hydra_sweep(" in b) and "rerun_failed=" not in b]
-    return [b for b in runnable if "wait=False" not in b]  # long sweeps run remotely, below
+    return [b for b in runnable if "wait=False" not in b and 'driver="cluster"' not in b]  # remote ones: below
 
 
 def long_sweep_section() -> str:
@@ -87,6 +87,23 @@ def test_long_sweep_examples_run_as_written(flyte_loopback, in_examples, tmp_pat
 
     assert len(namespace["results"]) == 2
     assert all(isinstance(r, RunResult) and isinstance(r.value, float) for r in namespace["results"])
+
+
+def test_cluster_driver_example_runs_as_written(flyte_loopback, in_examples):
+    """The driver=cluster example: one run on the loopback, its jobs child actions (which await their own)."""
+    import train
+
+    from flyteplugins.hydra import RunResult
+
+    section = README.split("## The whole sweep as one Flyte run", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    flyte_loopback.nested = True
+    namespace: dict = {"pipeline": train.pipeline}
+    exec(example, namespace)
+
+    assert len(namespace["results"]) == 2
+    assert all(isinstance(r, RunResult) and isinstance(r.value, float) for r in namespace["results"])
+    assert flyte_loopback.counters["CreateRun"] == 1
 
 
 def shell_examples() -> list[tuple[str, str]]:

@@ -232,6 +232,10 @@ def launch(request: LaunchRequest) -> list[JobOutcome]:
         submit.identity = submit.identity.rerun_of(rerun.sweep)
         if not needs_hydra_runtime(overrides):
             rerun_plan(options.rerun_failed, len(rerun.jobs), rerun.unfinished(), options.mode)
+    if request.multirun and options.driver == "cluster" and not options.dry_run:
+        from ._driver_client import launch_on_cluster
+
+        return launch_on_cluster(loader, request, overrides, submit)
     if request.multirun and needs_hydra_runtime(overrides):
         return _sweep_with_hydra_runtime(loader, request, overrides, submit)
     if not request.multirun:

@@ -10,6 +10,8 @@
 | `flyte._internal.controllers._ControllerState`, `TaskRunner._close`, `_TaskRunner__loop` | stop the event-loop thread flyte leaves per local run of a sync task | 2.12.1 |
 | `flyte._code_bundle._ignore`, `._packaging.list_files_to_bundle`; runner `_copy_files`, `_bundle_relative_paths`, `_bundle_from_dir` | list a sweep's bundle files once, not per job | 2.12.1 |
 | `/tmp/flyte/metadata/<run name>` | a local job's URL before it has finished (and if it fails) | 2.12.1 |
+| `flyte._internal.resolvers._task_module.extract_task_module` | the module and name flyte loads a task by, so the cluster driver imports the entry task as its children will | 2.12.1 |
+| `flyte._internal.resolvers.default.DefaultTaskResolver` (subclassed in `_driver.DriverResolver`) | the cluster driver is loaded by its package's module name, not its file path under root_dir | 2.12.1 |
 | the class name `_InlineRun` | a local run comes back as this finished stand-in for `flyte.remote.Run` | 2.12.1 |
 
 `tests/test_upstream_compat.py` fails with a message naming the upstream change when one of these moves.
@@ -100,6 +102,15 @@ def run_local_on_own_loop(runner: Any, task: Any, /, **inputs: Any) -> Any:
     return runner.run(task, **inputs)
 
 
+def task_module(task: Any) -> tuple[str, str]:
+    """(module, attribute) flyte loads `task` by on a cluster, relative to the init config's root_dir."""
+    from flyte._initialize import get_init_config
+    from flyte._internal.resolvers._task_module import extract_task_module
+
+    name, module = extract_task_module(task, Path(get_init_config().root_dir))
+    return module, name
+
+
 def get_init_config_or_none() -> Any:
     """flyte's current init config, or None before `flyte.init*()`."""
     from flyte._initialize import _get_init_config
@@ -127,6 +138,13 @@ def local_run_url(run_name: str | None) -> str | None:
     flyte 2.12 puts it in `/tmp/flyte/metadata/<run name>` unless the run is given a metadata path.
     """
     return None if run_name is None else str(Path("/") / "tmp" / "flyte" / "metadata" / run_name)
+
+
+def default_task_resolver() -> type:
+    """flyte's default task resolver class, for the cluster driver's own resolver to subclass."""
+    from flyte._internal.resolvers.default import DefaultTaskResolver
+
+    return DefaultTaskResolver
 
 
 def is_inline_run(run: Any) -> bool:
@@ -172,6 +190,8 @@ class SweepCodeBundle:
         self._lock = threading.Lock()
         self._files: tuple[str, ...] | None = None
         self._root: Path | None = None
+        # Files (relative to root_dir) bundled besides the code: a sampling sweep's configs for the cluster driver.
+        self.extra_files: tuple[str, ...] = ()
 
     def _list(self, copy_style: str) -> tuple[tuple[str, ...], Path]:
         from flyte._code_bundle._ignore import FlyteIgnore, GitIgnore, StandardIgnore
@@ -180,7 +200,8 @@ class SweepCodeBundle:
 
         root = Path(get_init_config().root_dir).resolve()
         files, _ = list_files_to_bundle(root, True, StandardIgnore, GitIgnore, FlyteIgnore, copy_style=copy_style)
-        return tuple(str(Path(f).resolve().relative_to(root)) for f in files), root
+        listed = tuple(str(Path(f).resolve().relative_to(root)) for f in files)
+        return listed + tuple(f for f in self.extra_files if f not in listed), root
 
     def apply(self, runner: Any) -> Any:
         """Point a `with_runcontext` runner at the sweep's file list; other copy styles are left alone."""

@@ -54,6 +54,20 @@ def check_sweeper_compatible(config: DictConfig, options: LaunchOptions, surface
             )
 
 
+def refuse_cluster_driver(options: LaunchOptions, surface: Surface) -> None:
+    """A `@hydra.main` app's jobs are its own Python function: there is no entry task to hand a driver."""
+    if options.driver != "cluster":
+        return
+    from ._options import knob
+
+    raise ConfigurationError(
+        f"{knob('driver', surface)}=cluster is not available to a @hydra.main app: each of its jobs is the app's "
+        "own Python function, which calls flyte itself, so there is no Flyte task the cluster driver could start "
+        "as a child. Launch the entry task with `flyte hydra run --multirun --driver cluster FILE TASK ...` or "
+        "`hydra_sweep(task, ..., driver='cluster')`, or drop the setting to sweep from here."
+    )
+
+
 class FlyteLauncher(Launcher):
     """Runs Hydra jobs as Flyte runs: in-process (`mode=local`) or on a Flyte cluster (`mode=remote`).
 
@@ -105,6 +119,7 @@ class FlyteLauncher(Launcher):
 
         assert self.config is not None
         options = self.options
+        refuse_cluster_driver(options, self.surface)
         check_sweeper_compatible(self.config, options, self.surface)
         if options.mode == "remote" and not options.dry_run:
             ensure_remote_ready()

@@ -22,6 +22,7 @@ Surface = Literal["launcher", "sdk", "cli"]
 SURFACES: tuple[Surface, ...] = ("launcher", "sdk", "cli")
 MODES = ("local", "remote")
 PROGRESS = ("auto", "lines", "off")
+DRIVERS = ("local", "cluster")
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,17 @@ class LaunchOptions:
             check=_choice(PROGRESS),
         ),
     )
+    driver: str = _option(
+        "local",
+        OptionSpec(
+            help="Where the sweep loop runs: `local` in this process, `cluster` as one Flyte run whose jobs are "
+            "its child actions (needs mode=remote).",
+            kind="choice",
+            choices=DRIVERS,
+            check=_choice(DRIVERS),
+            sweep_only=True,
+        ),
+    )
     run_options: Mapping[str, Any] = _option(
         {},
         OptionSpec(
@@ -228,10 +240,26 @@ class LaunchOptions:
             for name in sweep_only_options():
                 if getattr(self, name) != DEFAULTS_BY_NAME[name]:
                     raise ConfigurationError(_single_run_refusal(name, surface))
-        if self.max_parallel is not None and not self.wait and self.mode == "remote":
+        if self.driver == "cluster":
+            self._check_cluster_driver(surface)
+        elif self.max_parallel is not None and not self.wait and self.mode == "remote":
             raise ConfigurationError(
                 f"{knob('max_parallel', surface)} needs waiting: a new run starts only when one finishes. "
                 f"Drop {knob('wait', surface)}=false, or drop {knob('max_parallel', surface)}."
+            )
+
+    def _check_cluster_driver(self, surface: Surface) -> None:
+        """A sweep driven on the cluster needs one, and cannot replay a journal it never wrote."""
+        driver = f"{knob('driver', surface)}=cluster"
+        if self.mode != "remote":
+            raise ConfigurationError(
+                f"{driver} runs the sweep as a Flyte run on a cluster, but {knob('mode', surface)} is "
+                f"{self.mode!r}. Use {knob('mode', surface)}=remote, or drop {driver} to run the sweep here."
+            )
+        if self.rerun_failed is not None:
+            raise ConfigurationError(
+                f"{knob('rerun_failed', surface)} works with the local driver only: {driver} sweeps are "
+                f"rerun as a whole. Drop {knob('rerun_failed', surface)}, or drop {driver}."
             )
 
     def replace(self, **changes: Any) -> LaunchOptions:

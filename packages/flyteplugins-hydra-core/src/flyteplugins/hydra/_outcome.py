@@ -49,20 +49,29 @@ class RunResult:
 
     Hydra sweepers such as Optuna read a job's return value as a number, so the result converts
     with `float()`; a task returning a tuple keeps its tuple in `value` and unpacks by iteration.
-    Unknown attributes are looked up on the underlying `flyte.remote.Run` when there is one.
+    Unknown attributes are looked up on the underlying `flyte.remote.Run` when there is one. A job of a
+    `driver=cluster` sweep is a child action of the driver run: `url` is that run's, `action` the child's name.
 
     >>> result = RunResult(0.25, url="/tmp/flyte/metadata/run-1")
     >>> float(result), result.value
     (0.25, 0.25)
     """
 
-    __slots__ = ("phase", "run", "url", "value")
+    __slots__ = ("action", "phase", "run", "url", "value")
 
-    def __init__(self, value: Any, url: str | None = None, run: Any = None, phase: object = "SUCCEEDED") -> None:
+    def __init__(
+        self,
+        value: Any,
+        url: str | None = None,
+        run: Any = None,
+        phase: object = "SUCCEEDED",
+        action: str | None = None,
+    ) -> None:
         self.value = value
         self.url = url
         self.run = run
         self.phase = RunPhase(phase)
+        self.action = action
 
     def __float__(self) -> float:
         return float(self.value)

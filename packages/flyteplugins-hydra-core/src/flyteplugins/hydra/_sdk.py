@@ -74,6 +74,7 @@ def hydra_sweep(
     rerun_failed: str | os.PathLike[str] | None = DEFAULTS.rerun_failed,
     task_env_key: str = DEFAULTS.task_env_key,
     progress: str = DEFAULTS.progress,
+    driver: str = DEFAULTS.driver,
     run_options: Mapping[str, Any] | None = None,
     **task_inputs: Any,
 ) -> list[Any]:

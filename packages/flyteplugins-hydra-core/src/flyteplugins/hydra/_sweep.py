@@ -151,6 +151,13 @@ class Sweep:
         ensure_remote_ready()
         runs = _labelled_runs(sweep_id, None, None)
         if not runs:
+            from ._driver_sweep import find_driver_run, header_for
+
+            driver = find_driver_run(sweep_id, None, None)
+            if driver is not None:
+                sweep = cls(header_for(driver, sweep_id), [], None)
+                sweep._refresh()
+                return sweep
             raise ConfigurationError(
                 f"No run on the cluster carries the label {SWEEP_LABEL}={sweep_id}. Check the id (it is printed "
                 "as 'Sweep <id>' when the sweep starts and recorded in its flyte_runs.jsonl), and that the Flyte "
@@ -172,6 +179,13 @@ class Sweep:
     @property
     def id(self) -> str | None:
         return self.header.get("sweep_id")
+
+    @property
+    def driven(self) -> bool:
+        """A `driver=cluster` sweep: one driver run on the cluster, whose child actions are the jobs."""
+        from ._driver_sweep import is_driven
+
+        return is_driven(self.header)
 
     @property
     def mode(self) -> str:
@@ -212,6 +226,12 @@ class Sweep:
     def _refresh(self) -> None:
         """Every job not known to be over gets its run's state from the cluster (remote sweeps only)."""
         if self.mode != "remote":
+            return
+        if self.driven:
+            from . import _driver_sweep
+
+            _driver_sweep.refresh(self)
+            self._write_back()
             return
         stale = [o for o in self.outcomes if o.phase not in TERMINAL or (o.url is None and o.phase != "CANCELLED")]
         if not stale:
@@ -256,6 +276,12 @@ class Sweep:
         from ._report import Progress, summary
         from ._workers import DaemonWorkers
 
+        if self.driven:
+            from . import _driver_sweep
+
+            outcomes = _driver_sweep.wait(self)
+            self._write_back()
+            return outcomes
         self._refresh()
         if not self.done:
             self._remote_only("wait for")
@@ -304,6 +330,17 @@ class Sweep:
                 f"Sweep {self.id or self.directory} has no job {', '.join(map(str, sorted(wanted - known)))}; "
                 f"its jobs are {', '.join(map(str, sorted(known)))}."
             )
+        if self.driven:
+            from . import _driver_sweep
+
+            if wanted is not None:
+                raise ConfigurationError(
+                    f"Sweep {self.id or self.directory} runs as one driver run on the cluster (driver=cluster): its "
+                    "jobs are aborted together, by aborting the driver. Abort the whole sweep (no job numbers)."
+                )
+            aborted = _driver_sweep.abort(self, "Aborted with flyte hydra abort")
+            self._write_back()
+            return aborted
         self._refresh()
         chosen = [o for o in self.outcomes if o.phase not in TERMINAL and (wanted is None or o.num in wanted)]
         if chosen:
