@@ -158,3 +158,14 @@ def logs(cfg: DictConfig) -> float:
     log.info("info line for x=%s", cfg.x)
     log.debug("debug line for x=%s", cfg.x)
     return float(cfg.x)
+
+
+@env.task
+def fails_or_sleeps(cfg: DictConfig) -> float:
+    """Fails at once for x=2, sleeps `cfg.sleep` seconds otherwise: fail_fast has a run to stop."""
+    import time
+
+    if int(cfg.x) == 2:
+        raise ValueError(f"x={cfg.x} is not allowed")
+    time.sleep(float(cfg.get("sleep", 60)))
+    return float(cfg.x)
