@@ -75,13 +75,13 @@ class ResultUnavailableError(RemoteRunError):
         if phase == "SUCCEEDED":
             what = f"Flyte run SUCCEEDED{where} but its outputs could not be read: {detail}"
             then = (
-                "rerun_failed will not run it again; read them later with `flyte hydra results <sweep dir>` "
+                "A rerun (rerun_failed) will not run it again; read them later with `flyte hydra results <sweep dir>` "
                 "or Sweep.open(sweep_dir).results()"
             )
         else:
             what = f"Flyte run was last seen {phase}{where}, then could no longer be followed: {detail}"
             then = (
-                "it may still be going: follow it with `flyte hydra wait <sweep dir>` or Sweep.open(sweep_dir).wait() "
+                "It may still be going: follow it with `flyte hydra wait <sweep dir>` or Sweep.open(sweep_dir).wait() "
                 "(rerun_failed looks at it on the cluster before running it again)"
             )
-        Exception.__init__(self, f"{what}. {then[0].upper()}{then[1:]}.")
+        Exception.__init__(self, f"{what}. {then}.")
