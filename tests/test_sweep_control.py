@@ -332,8 +332,7 @@ def test_ctrl_c_aborts_local_jobs_records_them_and_exits_non_zero(tmp_path):
         f"hydra.sweep.dir={sweep}",
         max_parallel=2,
     )
-    _wait_for(lambda: list(_phases(sweep).values()).count("RUNNING") == 0 and len(_phases(sweep)) == 4)
-    time.sleep(1.5)
+    _wait_for(lambda: list(_phases(sweep).values()).count("RUNNING") == 2, timeout=30)  # recorded as each starts
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
@@ -362,6 +361,7 @@ def test_ctrl_c_aborts_submitted_remote_runs(flyte_loopback, tmp_path):
     assert "Interrupted: aborted 2 run(s):" in out
     assert flyte_loopback.counters.get("AbortRun", 0) + flyte_loopback.counters.get("AbortAction", 0) >= 2
     assert _phases(sweep) == {0: "ABORTED", 1: "ABORTED"}
+    assert flyte_loopback.still_running() == []
 
 
 def test_sigkill_mid_sweep_then_rerun_finishes_the_missing_jobs(tmp_path):

@@ -168,3 +168,14 @@ def hydra_view(cfg: DictConfig) -> str:
     hydra = HydraConfig.get()
     seen = {"num": hydra.job.num, "subdir": hydra.sweep.subdir, "output_dir": hydra.runtime.output_dir}
     return json.dumps(seen | {"cfg": OmegaConf.to_container(cfg, resolve=True)}, sort_keys=True)
+
+
+@env.task
+def fails_or_sleeps(cfg: DictConfig) -> float:
+    """Fails at once for x=2, sleeps `cfg.sleep` seconds otherwise: fail_fast has a run to stop."""
+    import time
+
+    if int(cfg.x) == 2:
+        raise ValueError(f"x={cfg.x} is not allowed")
+    time.sleep(float(cfg.get("sleep", 60)))
+    return float(cfg.x)

@@ -71,7 +71,7 @@ def _upload_route(plane: ControlPlane, traffic: TrafficControl) -> Route:
         try:
             await admit(traffic, UPLOAD_RPC, "http", relative)
         except ConnectError as e:
-            return Response(e.message, status_code=503)
+            return Response(e.message, status_code=_HTTP_STATUS.get(e.code.value, 500))
         target = (uploads / relative).resolve()
         if not target.is_relative_to(uploads):
             return Response(f"{relative} escapes the upload folder", status_code=400)

@@ -55,7 +55,11 @@ class TrafficInterceptor:
     async def intercept_unary(self, call_next: Callable[[Any, Any], Awaitable[Any]], request: Any, ctx: Any) -> Any:
         method = ctx.method()
         await admit(self._traffic, method.name, method.service_name, request)
-        return await call_next(request, ctx)
+        response = await call_next(request, ctx)
+        late = self._traffic.answer_delay(method.name, method.service_name)
+        if late:
+            await asyncio.sleep(late)
+        return response
 
     async def intercept_server_stream(
         self, call_next: Callable[[Any, Any], AsyncIterator[Any]], request: Any, ctx: Any

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _STARTUP_TIMEOUT_S = 10.0
+_TERMINAL = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
 
 
 class LoopbackServer:
@@ -159,9 +160,31 @@ class LoopbackServer:
         """Answer the next `times` calls of `rpc` with Connect error `code`, or close the connection (`"drop"`)."""
         self._traffic.inject_fault(rpc, code=code, times=times, message=message)
 
-    def set_latency(self, seconds: float, rpc: str | None = None) -> None:
-        """Delay answers to every RPC (or only to `rpc`) by `seconds`; 0 removes the delay."""
-        self._traffic.set_latency(seconds, rpc=rpc)
+    def set_latency(self, seconds: float, rpc: str | None = None, *, after_handling: bool = False) -> None:
+        """Delay answers to every RPC (or only to `rpc`) by `seconds`; 0 removes the delay.
+
+        `after_handling=True` (unary RPCs, `rpc` required) handles the request at once and holds only
+        its answer: e.g. a `CreateRun` whose run exists and runs while the client still waits.
+        """
+        self._traffic.set_latency(seconds, rpc=rpc, after_handling=after_handling)
+
+    def runs(self) -> dict[str, str]:
+        """Every run the server has created, by name, with its phase (`"RUNNING"`, `"ABORTED"`, ...)."""
+        from flyteidl2.common import phase_pb2
+
+        assert self._plane is not None and self._loop is not None, "start the server first"
+
+        async def snapshot() -> dict[str, str]:
+            return {
+                name: phase_pb2.ActionPhase.Name(run.root.phase).removeprefix("ACTION_PHASE_")
+                for name, run in self._plane.store.runs.items()
+            }
+
+        return asyncio.run_coroutine_threadsafe(snapshot(), self._loop).result(timeout=10)
+
+    def still_running(self) -> list[str]:
+        """Names of the runs not yet terminal (queued or running): what a stopped sweep must not leave behind."""
+        return sorted(name for name, phase in self.runs().items() if phase not in _TERMINAL)
 
     def reset(self) -> None:
         """Clear recorded requests, counters, faults and latency (runs are kept)."""

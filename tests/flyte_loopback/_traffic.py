@@ -65,6 +65,7 @@ class TrafficControl:
         self._faults: deque[_Fault] = deque()
         self._latency: float = 0.0
         self._rpc_latency: dict[str, float] = {}
+        self._answer_latency: dict[str, float] = {}
 
     def admit(self, rpc: str, service: str, message: Any) -> tuple[float, _Fault | None]:
         """Record a request and return the delay and the fault (if any) it must be answered with.
@@ -84,6 +85,11 @@ class TrafficControl:
                 self._latency,
             )
         return delay, fault
+
+    def answer_delay(self, rpc: str, service: str) -> float:
+        """How long to hold the answer of a request that has already been handled."""
+        with self._lock:
+            return next((d for sel, d in self._answer_latency.items() if _matches(sel, rpc, service)), 0.0)
 
     def requests(self, rpc_name: str | None = None) -> list[RecordedRequest]:
         """All recorded requests in arrival order, optionally only those of one RPC."""
@@ -112,12 +118,23 @@ class TrafficControl:
         with self._lock:
             self._faults.append(_Fault(rpc, code, text, times))
 
-    def set_latency(self, seconds: float, rpc: str | None = None) -> None:
-        """Delay every answer (or only `rpc`'s) by `seconds`; 0 removes the delay."""
+    def set_latency(self, seconds: float, rpc: str | None = None, *, after_handling: bool = False) -> None:
+        """Delay every answer (or only `rpc`'s) by `seconds`; 0 removes the delay.
+
+        With `after_handling` the request takes effect at once and only its answer is late (a run
+        exists before the client hears of it); it needs `rpc`.
+        """
         if seconds < 0:
             raise ValueError(f"Latency must be >= 0 seconds, got {seconds}")
+        if after_handling and rpc is None:
+            raise ValueError("after_handling delays one RPC's answers: name it with rpc=")
         with self._lock:
-            if rpc is None:
+            if after_handling:
+                if seconds == 0:
+                    self._answer_latency.pop(rpc, None)  # type: ignore[arg-type]
+                else:
+                    self._answer_latency[rpc] = seconds  # type: ignore[index]
+            elif rpc is None:
                 self._latency = seconds
             elif seconds == 0:
                 self._rpc_latency.pop(rpc, None)
@@ -132,3 +149,4 @@ class TrafficControl:
             self._faults.clear()
             self._latency = 0.0
             self._rpc_latency.clear()
+            self._answer_latency.clear()

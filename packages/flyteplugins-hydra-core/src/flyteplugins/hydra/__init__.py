@@ -12,7 +12,14 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._errors import ConfigurationError, FlyteHydraError, JobFailedError, RemoteRunError, SweepFailedError
+    from ._errors import (
+        ConfigurationError,
+        FlyteHydraError,
+        JobFailedError,
+        RemoteRunError,
+        ResultUnavailableError,
+        SweepFailedError,
+    )
     from ._launcher import FlyteLauncher
     from ._outcome import JobOutcome, RunResult
     from ._sdk import hydra_run, hydra_sweep
@@ -26,6 +33,7 @@ __all__ = [
     "JobFailedError",
     "JobOutcome",
     "RemoteRunError",
+    "ResultUnavailableError",
     "RunResult",
     "Sweep",
     "SweepFailedError",
@@ -39,6 +47,7 @@ _HOME = {
     "FlyteHydraError": "._errors",
     "JobFailedError": "._errors",
     "RemoteRunError": "._errors",
+    "ResultUnavailableError": "._errors",
     "SweepFailedError": "._errors",
     "FlyteLauncher": "._launcher",
     "JobOutcome": "._outcome",

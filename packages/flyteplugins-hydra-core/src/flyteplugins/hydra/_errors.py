@@ -60,3 +60,28 @@ class RemoteRunError(FlyteHydraError):
         if detail:
             message += f": {detail}"
         super().__init__(message)
+
+
+class ResultUnavailableError(RemoteRunError):
+    """The run's state or outputs could not be read; the run itself did not fail, and keeps its real phase.
+
+    A SUCCEEDED run whose outputs could not be fetched stays SUCCEEDED (a rerun leaves it alone); a
+    run that could no longer be followed stays in its last known phase. Either can be read again later.
+    """
+
+    def __init__(self, phase: str, url: str | None, detail: str | None) -> None:
+        super().__init__(phase, url, detail)
+        where = f" ({url})" if url else ""
+        if phase == "SUCCEEDED":
+            what = f"Flyte run SUCCEEDED{where} but its outputs could not be read: {detail}"
+            then = (
+                "A rerun (rerun_failed) will not run it again; read them later with `flyte hydra results <sweep dir>` "
+                "or Sweep.open(sweep_dir).results()"
+            )
+        else:
+            what = f"Flyte run was last seen {phase}{where}, then could no longer be followed: {detail}"
+            then = (
+                "It may still be going: follow it with `flyte hydra wait <sweep dir>` or Sweep.open(sweep_dir).wait() "
+                "(rerun_failed looks at it on the cluster before running it again)"
+            )
+        Exception.__init__(self, f"{what}. {then}.")

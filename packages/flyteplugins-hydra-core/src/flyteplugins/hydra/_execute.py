@@ -9,27 +9,22 @@ goes through the `Tracker`.
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._abort import stop_runs
 from ._local import run_local
 from ._outcome import JobOutcome
 from ._phase import Phase
 from ._remote import AfterSubmit, run_remote
 from ._report import dry_run, summary, sweep_report
-from ._results import is_remote_run
-from ._tracker import Tracker
+from ._tracker import INTERRUPTED, Tracker
 from ._workers import second_interrupt_exits
 
 if TYPE_CHECKING:
     from ._journal import Journal
     from ._options import LaunchOptions
-
-_ABORT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -61,27 +56,11 @@ def _dry_run(jobs: Sequence[PlannedJob], mode: str) -> list[JobOutcome]:
     return outcomes
 
 
-def _quiet_abort(run: Any) -> None:
-    with contextlib.suppress(Exception):
-        run.abort()
-
-
 def _abort(tracker: Tracker) -> None:
-    """First Ctrl-C: stop starting jobs, abort the remote runs in flight, record it all, say what was aborted."""
+    """First Ctrl-C: stop starting jobs, abort the remote runs in flight or being submitted, record it all."""
     tracker.stop.set()
     with second_interrupt_exits():
-        active = tracker.active()
-        threads = [
-            threading.Thread(target=_quiet_abort, args=(o.handle,), daemon=True, name="flyte-hydra-abort")
-            for o in active
-            if is_remote_run(o.handle)
-        ]
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + _ABORT_SECONDS
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        tracker.aborted(active)
+        tracker.interrupted(stop_runs(tracker, INTERRUPTED))
 
 
 def execute(

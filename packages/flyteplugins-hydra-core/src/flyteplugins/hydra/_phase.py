@@ -13,6 +13,7 @@ class Phase(str, Enum):
     PENDING = "PENDING"  # planned, not yet started
     PLANNED = "PLANNED"  # a dry run composed it
     RUNNING = "RUNNING"  # a local job started, or a remote run is known to be going
+    SUBMITTING = "SUBMITTING"  # its submission is under way: a run of its name may exist before the answer comes
     SUBMITTED = "SUBMITTED"  # a remote run was created
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
@@ -41,4 +42,4 @@ class Phase(str, Enum):
 
     @property
     def terminal(self) -> bool:
-        return self not in (Phase.PENDING, Phase.PLANNED, Phase.SUBMITTED, Phase.RUNNING)
+        return self not in (Phase.PENDING, Phase.PLANNED, Phase.SUBMITTING, Phase.SUBMITTED, Phase.RUNNING)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._report import not_waiting, waiting
-from ._results import await_remote, finished_result, is_remote_run
+from ._abort import abort_late_answer, stop_runs
+from ._report import fail_fast_aborting, fail_fast_not_following, fail_fast_nothing_left, not_waiting, waiting
+from ._results import await_remote, finished_result, is_remote_run, run_named
 from ._schedule import NOT_PREPARED, collect, prepare, rolling
 from ._workers import DaemonWorkers, WorkItem
 
@@ -14,11 +16,30 @@ if TYPE_CHECKING:
     from ._execute import PlannedJob
     from ._options import LaunchOptions
     from ._outcome import JobOutcome
-    from ._tracker import Tracker
+
+from ._tracker import INTERRUPTED, Tracker
 
 _SUBMIT_WORKERS = 32
 
 AfterSubmit = Callable[[Sequence["JobOutcome"]], None]
+
+
+def _found_anyway(item: WorkItem) -> Any:
+    """After a failed submission: the run it may have created all the same (its answer was lost), or None.
+
+    A retried `CreateRun` whose first try was created but not answered fails with `already_exists`,
+    yet the job's run is going; the client-chosen name finds it.
+    """
+    name = item.job.run_name
+    if not name:
+        return None
+    with contextlib.suppress(Exception):
+        return run_named(name)
+    return None
+
+
+def _stopping_why(tracker: Tracker) -> str:
+    return INTERRUPTED if tracker.failure is None else f"aborted by fail_fast: job #{tracker.failure.num} failed"
 
 
 def _accept(tracker: Tracker, item: WorkItem, handle: Any, error: BaseException | None) -> bool:
@@ -26,17 +47,25 @@ def _accept(tracker: Tracker, item: WorkItem, handle: Any, error: BaseException 
     if error is not None:
         if not isinstance(error, Exception):
             raise error
-        tracker.failed(item.outcome, error)
-        return False
+        handle = _found_anyway(item)
+        if handle is None:
+            tracker.failed(item.outcome, error)
+            return False
     if not is_remote_run(handle):
         # The app's own code ran in-process (a plain value, or a local run): it has finished already.
         tracker.succeeded(item.outcome, finished_result(handle))
         return False
-    tracker.submitted(item.outcome, handle)
-    return True
+    if tracker.stop.is_set():
+        abort_late_answer(tracker, item.outcome, handle, _stopping_why(tracker))
+        return False
+    return tracker.submitted(item.outcome, handle)
 
 
 def _submit(tracker: Tracker, item: WorkItem) -> bool:
+    """Submit one job (on any thread) unless the sweep is stopping; True when its run is in flight."""
+    if tracker.stop.is_set():
+        tracker.cancelled(item.outcome)
+        return False
     tracker.submitting(item.outcome)
     try:
         handle, error = item.job.start(item.prepared), None
@@ -48,6 +77,18 @@ def _submit(tracker: Tracker, item: WorkItem) -> bool:
 def _waiters(count: int) -> DaemonWorkers:
     """Threads that wait on work items until each remote run is terminal."""
     return DaemonWorkers(count, lambda item: await_remote(item.outcome.handle), "flyte-hydra-wait")
+
+
+def _fail_fast(tracker: Tracker) -> None:
+    """After fail_fast's first failure: abort every run still going (once); the waiters record how each ends."""
+    if tracker.stop.is_set() and tracker.failure is not None and not tracker.fail_fast_done:
+        tracker.fail_fast_done = True
+        going = [o for o in tracker.in_flight() if o.phase.active]
+        if going:
+            fail_fast_aborting(tracker.failure, len(going))
+            stop_runs(tracker, _stopping_why(tracker))
+        else:
+            fail_fast_nothing_left(tracker.failure)
 
 
 def _submit_all(jobs: Sequence[PlannedJob], tracker: Tracker, concurrent: bool) -> list[WorkItem]:
@@ -64,14 +105,15 @@ def _submit_all(jobs: Sequence[PlannedJob], tracker: Tracker, concurrent: bool) 
     first, rest = items[0], items[1:]
     in_flight = [first] if _submit(tracker, first) else []
     with DaemonWorkers(
-        min(_SUBMIT_WORKERS, len(rest)), lambda item: item.job.start(item.prepared), "flyte-hydra-submit"
+        min(_SUBMIT_WORKERS, len(rest)), lambda item: _submit(tracker, item), "flyte-hydra-submit"
     ) as workers:
         for item in rest:
-            tracker.submitting(item.outcome)
             workers.put(item)
         for _ in rest:
             done = workers.get()
-            if _accept(tracker, done.item, done.value, done.error):
+            if done.error is not None:
+                raise done.error
+            if done.value:
                 in_flight.append(done.item)
     order = {id(item): i for i, item in enumerate(items)}
     return sorted(in_flight, key=lambda item: order[id(item)])
@@ -85,8 +127,10 @@ def _wait_all(items: Sequence[WorkItem], tracker: Tracker, threads: int | None) 
     with _waiters(count) as workers:
         for item in items:
             workers.put(item)
+        _fail_fast(tracker)
         for _ in items:
             collect(workers, tracker)
+            _fail_fast(tracker)
 
 
 def _capped(jobs: Sequence[PlannedJob], tracker: Tracker, options: LaunchOptions, limit: int) -> None:
@@ -113,6 +157,8 @@ def run_remote(
     if after_submit is not None and in_flight:
         after_submit([item.outcome for item in in_flight])
     if not options.wait:
+        if options.fail_fast:
+            fail_fast_not_following(len(in_flight))
         for item in in_flight:
             item.outcome.result = item.outcome.handle
         not_waiting(len(in_flight))

@@ -114,13 +114,16 @@ class Progress:
         detail = _short(outcome.result) if outcome.ok else f"{type(outcome.error).__name__}: {outcome.error}"
         self._line(f"[{done}/{self.total}] job #{outcome.num} {outcome.phase} {detail} {_seconds(outcome)}".rstrip())
 
-    def aborted(self, outcomes: Sequence[JobOutcome]) -> None:
-        if not outcomes:
+    def aborted(self, outcomes: Sequence[JobOutcome], unresolved: Sequence[JobOutcome] = ()) -> None:
+        """What an interrupt stopped, and each job whose run could not be confirmed stopped."""
+        if not outcomes and not unresolved:
             self._line("Interrupted: nothing was running.")
-            return
-        self._line(f"Interrupted: aborted {len(outcomes)} run(s):")
+        elif outcomes:
+            self._line(f"Interrupted: aborted {len(outcomes)} run(s):")
         for o in outcomes:
             self._line(f"  job #{o.num} [{' '.join(o.overrides)}] {o.url or ''}".rstrip())
+        for o in unresolved:
+            self._line(f"  job #{o.num} [{' '.join(o.overrides)}] {o.phase}: {o.error}")
 
     def close(self) -> None:
         if self._live is not None:
@@ -163,13 +166,47 @@ def summary(outcomes: Sequence[JobOutcome], *, style: str = "auto") -> None:
     header = ("job", "overrides", "phase", "result", "duration", "url")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + "  " + row[5] for row in [header, *rows]]
-    succeeded = sum(o.phase == "SUCCEEDED" for o in outcomes)
-    failed = sum(not o.ok for o in outcomes)
-    not_awaited = len(outcomes) - succeeded - failed
-    lines.append(
-        f"{succeeded} succeeded, {failed} failed" + (f", {not_awaited} submitted, not awaited" * bool(not_awaited))
-    )
+    lines.append(summary_counts(outcomes))
     print("\n".join(line.rstrip() for line in lines), file=sys.stdout, flush=True)
+
+
+def summary_counts(outcomes: Sequence[JobOutcome]) -> str:
+    """`3 succeeded, 1 failed`, then each other kind of ending on its own: aborted and cancelled jobs did not fail.
+
+    A succeeded run whose outputs could not be read counts as succeeded, and is named again as unread.
+    """
+    counts = Counter(str(o.phase) for o in outcomes)
+    unread = sum(o.phase == "SUCCEEDED" and not o.ok for o in outcomes)
+    failed = counts["FAILED"] + counts["TIMED_OUT"]
+    parts = [f"{counts['SUCCEEDED']} succeeded", f"{failed} failed"]
+    parts += [f"{n} {label}" for n, label in ((counts["ABORTED"], "aborted"), (counts["CANCELLED"], "cancelled")) if n]
+    if unread:
+        parts.append(f"{unread} result(s) not read yet")
+    unsettled = [o for o in outcomes if o.phase in ("SUBMITTING", "SUBMITTED", "RUNNING")]
+    not_awaited = sum(o.ok for o in unsettled)
+    if not_awaited:
+        parts.append(f"{not_awaited} submitted, not awaited")
+    if len(unsettled) > not_awaited:
+        parts.append(f"{len(unsettled) - not_awaited} not known to have stopped")
+    return ", ".join(parts)
+
+
+def fail_fast_aborting(failure: JobOutcome, count: int) -> None:
+    log.warning("fail_fast: job #%d failed; aborting the %d run(s) still going.", failure.num, count)
+
+
+def fail_fast_nothing_left(failure: JobOutcome) -> None:
+    log.warning(
+        "fail_fast: job #%d failed, but every other run had finished already: nothing left to stop.", failure.num
+    )
+
+
+def fail_fast_not_following(count: int) -> None:
+    log.warning(
+        "fail_fast has no effect without waiting: the %d submitted run(s) are not followed, so a failure cannot stop "
+        "the others. Stop them with `flyte hydra abort <sweep dir>` if needed.",
+        count,
+    )
 
 
 def sweep_started(sweep_id: str, journal: os.PathLike[str] | str) -> None:

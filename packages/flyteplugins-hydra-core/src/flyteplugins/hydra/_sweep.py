@@ -24,6 +24,7 @@ from ._identity import JOB_LABEL, OVERRIDES_ANNOTATION, SWEEP_ID, SWEEP_LABEL
 from ._journal import JOURNAL_NAME, SUCCEEDED, Journal, JournalState, read_journal
 from ._outcome import JobOutcome, RunResult
 from ._phase import Phase
+from ._results import run_named
 
 if TYPE_CHECKING:
     from flyte.remote import Run
@@ -55,7 +56,7 @@ def _recorded(record: dict[str, Any]) -> JobOutcome:
         finished=record.get("finished"),
         run_name=record.get("run_name"),
     )
-    if outcome.phase == SUCCEEDED:
+    if outcome.phase == SUCCEEDED and not record.get("error"):
         outcome.result = RunResult(record.get("result"), url=outcome.url)
     elif record.get("error"):
         outcome.error = RuntimeError(record["error"])
@@ -64,11 +65,15 @@ def _recorded(record: dict[str, Any]) -> JobOutcome:
 
 def _from_run(outcome: JobOutcome, run: Run) -> None:
     """Take the run's phase, times, output or error (fetching the latter two once it is terminal)."""
-    from ._results import output_value, remote_error_detail
+    from ._errors import ResultUnavailableError
+    from ._results import read_result, remote_error_detail
 
     phase, result, error = phase_name(run.phase), None, None
     if phase == SUCCEEDED:
-        result = RunResult(output_value(run.outputs()), url=run.url, run=run, phase=SUCCEEDED)
+        try:
+            result = read_result(run)
+        except ResultUnavailableError as unread:
+            error = unread  # still SUCCEEDED: read again next time
     elif phase in TERMINAL:
         error = RemoteRunError(phase, run.url, remote_error_detail(run))
     # Everything is fetched before anything is set: other threads may journal this outcome at any time.
@@ -107,6 +112,13 @@ def _mode(state: JournalState) -> str:
         return str(mode)
     urls = [str(r.get("url") or "") for r in state.jobs.values()]
     return "remote" if any(u.startswith(("http://", "https://")) for u in urls) else "local"
+
+
+def _stale(outcome: JobOutcome) -> bool:
+    """Not known to be over, never seen on the cluster, or succeeded with outputs not read yet."""
+    if outcome.phase == SUCCEEDED:
+        return outcome.error is not None
+    return outcome.phase not in TERMINAL or (outcome.url is None and outcome.phase != "CANCELLED")
 
 
 class Sweep:
@@ -213,7 +225,7 @@ class Sweep:
 
     @staticmethod
     def _fingerprint(outcome: JobOutcome) -> tuple[Any, ...]:
-        return outcome.phase, outcome.url, outcome.run_name
+        return outcome.phase, outcome.url, outcome.run_name, outcome.error is None
 
     def _write_back(self, outcomes: Iterable[JobOutcome] | None = None) -> None:
         for outcome in self.outcomes if outcomes is None else outcomes:
@@ -233,7 +245,7 @@ class Sweep:
             _driver_sweep.refresh(self)
             self._write_back()
             return
-        stale = [o for o in self.outcomes if o.phase not in TERMINAL or (o.url is None and o.phase != "CANCELLED")]
+        stale = [o for o in self.outcomes if _stale(o)]
         if not stale:
             return
         from ._mode import ensure_remote_ready
@@ -245,7 +257,7 @@ class Sweep:
             candidates = labelled.get(outcome.num, [])
             run = next((r for r in candidates if r.name == outcome.run_name), None) or _newest(candidates)
             if run is None and outcome.run_name:
-                run = _run_named(outcome.run_name)
+                run = run_named(outcome.run_name)
             if run is not None:
                 _from_run(outcome, run)
             elif outcome.phase not in TERMINAL:
@@ -430,19 +442,6 @@ def _labelled_runs(sweep_id: str, project: str | None, domain: str | None) -> di
         if num.isdigit():
             found.setdefault(int(num), []).append(run)
     return found
-
-
-def _run_named(name: str) -> Run | None:
-    from connectrpc.code import Code
-    from connectrpc.errors import ConnectError
-    from flyte.remote import Run
-
-    try:
-        return Run.get(name)
-    except ConnectError as e:
-        if e.code == Code.NOT_FOUND:
-            return None
-        raise
 
 
 def refresh(state: JournalState, sweep_dir: str | os.PathLike[str]) -> JournalState:
