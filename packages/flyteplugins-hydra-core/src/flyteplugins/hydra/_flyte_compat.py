@@ -9,6 +9,7 @@
 | `flyte.config._reader.resolve_config_path` | find the config file now: flyte caches an older lookup | 2.12.1 |
 | `flyte._internal.controllers._ControllerState`, `TaskRunner._close`, `_TaskRunner__loop` | stop the event-loop thread flyte leaves per local run of a sync task | 2.12.1 |
 | `flyte._code_bundle._ignore`, `._packaging.list_files_to_bundle`; runner `_copy_files`, `_bundle_relative_paths`, `_bundle_from_dir` | list a sweep's bundle files once, not per job | 2.12.1 |
+| runner `_build_task_spec_from_template`, `_build_env_dict` | build a sweep's task spec (code bundle, images, serialization) and run environment once, not per job | 2.12.1 |
 | the class name `_InlineRun` | a local run comes back as this finished stand-in for `flyte.remote.Run` | 2.12.1 |
 
 `tests/test_upstream_compat.py` fails with a message naming the upstream change when one of these moves.
@@ -148,13 +149,19 @@ def release_local_runners() -> None:
 
 
 class SweepCodeBundle:
-    """Finds the files of a sweep's code bundle once, instead of once per submitted job.
+    """What every remote job of a sweep shares, made once instead of once per submitted job.
 
     For each remote run flyte 2.12 walks every module in `sys.modules` to decide what to bundle
-    (about half a second of CPU with a few thousand modules), then finds the bundle already
-    uploaded. Every job of a sweep bundles the same files, so the list is made once and each
-    job's runner is told to bundle exactly those files (flyte's `custom` copy style, which
-    `with_runcontext` does not expose yet).
+    (about half a second of CPU with a few thousand modules), tars and hashes the files to find the
+    bundle already uploaded (printing its "Bundling code…" lines again), resolves images, serializes
+    the task, and resolves `sys.path` against the root folder for the run's environment. Only a
+    job's inputs and run name (and its labels) differ, so:
+
+    - the bundle's file list is made once and each job's runner bundles exactly those files
+      (flyte's `custom` copy style, which `with_runcontext` does not expose yet);
+    - the task spec (with its code bundle and version) is built once per `spec_key`, the lowered
+      `task_env` of the job (jobs with the same one run the same task), and each job gets a copy;
+    - the run's environment variables are computed once.
     """
 
     _STYLES = ("loaded_modules", "all")
@@ -163,6 +170,8 @@ class SweepCodeBundle:
         self._lock = threading.Lock()
         self._files: tuple[str, ...] | None = None
         self._root: Path | None = None
+        self._specs: dict[str, tuple[Any, Any, str]] = {}
+        self._env: dict[bool, dict[str, str]] = {}
 
     def _list(self, copy_style: str) -> tuple[tuple[str, ...], Path]:
         from flyte._code_bundle._ignore import FlyteIgnore, GitIgnore, StandardIgnore
@@ -173,15 +182,56 @@ class SweepCodeBundle:
         files, _ = list_files_to_bundle(root, True, StandardIgnore, GitIgnore, FlyteIgnore, copy_style=copy_style)
         return tuple(str(Path(f).resolve().relative_to(root)) for f in files), root
 
-    def apply(self, runner: Any) -> Any:
-        """Point a `with_runcontext` runner at the sweep's file list; other copy styles are left alone."""
+    def _bundle_files(self, runner: Any) -> None:
         copy_style = getattr(runner, "_copy_files", None)
         if copy_style not in self._STYLES or not hasattr(runner, "_bundle_relative_paths"):
-            return runner
+            return
         with self._lock:
             if self._files is None:
                 self._files, self._root = self._list(copy_style)
         runner._copy_files = "custom"
         runner._bundle_relative_paths = self._files
         runner._bundle_from_dir = self._root
+
+    def _share_spec(self, runner: Any, spec_key: str) -> None:
+        build = getattr(runner, "_build_task_spec_from_template", None)
+        if build is None:
+            return
+        specs = self._specs
+
+        async def shared(task: Any) -> tuple[Any, Any, str]:
+            built = specs.get(spec_key)
+            if built is None:
+                built = specs.setdefault(spec_key, await build(task))
+            task_spec, code_bundle, version = built
+            copy = type(task_spec)()
+            copy.CopyFrom(task_spec)  # flyte fills in the spec's id per run: never share one message
+            return copy, code_bundle, version
+
+        runner._build_task_spec_from_template = shared
+
+    def _share_env(self, runner: Any) -> None:
+        build = getattr(runner, "_build_env_dict", None)
+        if build is None:
+            return
+        env = self._env
+
+        def shared(*, sync_sys_paths: bool = True) -> dict[str, str]:
+            if sync_sys_paths not in env:
+                env[sync_sys_paths] = build(sync_sys_paths=sync_sys_paths)
+            return dict(env[sync_sys_paths])
+
+        runner._build_env_dict = shared
+
+    def apply(self, runner: Any, spec_key: str | None = None) -> Any:
+        """Make a `with_runcontext` runner reuse the sweep's bundle files, task spec and environment.
+
+        `spec_key` names the task the job runs (its lowered `task_env`); None shares only the bundle
+        file list. Other copy styles keep flyte's own bundling; a flyte without these runner members
+        submits each job in full (slower, never wrong).
+        """
+        self._bundle_files(runner)
+        if spec_key is not None:
+            self._share_spec(runner, spec_key)
+            self._share_env(runner)
         return runner
