@@ -10,6 +10,7 @@
 | `flyte._internal.controllers._ControllerState`, `TaskRunner._close`, `_TaskRunner__loop` | stop the event-loop thread flyte leaves per local run of a sync task | 2.12.1 |
 | `flyte._code_bundle._ignore`, `._packaging.list_files_to_bundle`; runner `_copy_files`, `_bundle_relative_paths`, `_bundle_from_dir` | list a sweep's bundle files once, not per job | 2.12.1 |
 | runner `_build_task_spec_from_template`, `_build_env_dict` | build a sweep's task spec (code bundle, images, serialization) and run environment once, not per job | 2.12.1 |
+| the `flyte` logger's "Task failed with error" record from `taskrunner.py` | a failing local job's error is printed once, not with flyte's traceback per job | 2.12.1 |
 | the class name `_InlineRun` | a local run comes back as this finished stand-in for `flyte.remote.Run` | 2.12.1 |
 
 `tests/test_upstream_compat.py` fails with a message naming the upstream change when one of these moves.
@@ -20,7 +21,9 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +80,39 @@ def contain_task_exits() -> None:
 
         run_task._flyte_hydra_contained = True  # type: ignore[attr-defined]
         taskrunner.run_task = run_task
+
+
+TRACEBACKS_LOGGER = "flyteplugins.hydra.tracebacks"
+
+
+class _TaskFailureFilter(logging.Filter):
+    """Drops flyte's traceback of a failed local task; the executor reports the error in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if logging.getLogger(TRACEBACKS_LOGGER).isEnabledFor(logging.DEBUG):
+            return True
+        return not (
+            record.levelno >= logging.ERROR
+            and record.pathname.endswith("taskrunner.py")
+            and str(record.msg).startswith("Task failed with error")
+        )
+
+
+@contextlib.contextmanager
+def one_line_task_failures() -> Iterator[None]:
+    """While local jobs run, flyte logs no traceback per failed task (each job's error is reported once).
+
+    flyte 2.12's `run_task` logs every task failure with `logger.exception` on the `flyte` logger:
+    a dozen lines per failed job, before the executor's own line for it. Set the
+    `flyteplugins.hydra.tracebacks` logger to DEBUG (the CLI's `-v` does) to see them again.
+    """
+    flyte_logger = logging.getLogger("flyte")
+    task_filter = _TaskFailureFilter()
+    flyte_logger.addFilter(task_filter)
+    try:
+        yield
+    finally:
+        flyte_logger.removeFilter(task_filter)
 
 
 def run_local_on_own_loop(runner: Any, task: Any, /, **inputs: Any) -> Any:
