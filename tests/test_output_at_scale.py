@@ -180,3 +180,32 @@ def test_flytes_traceback_of_a_failed_local_job_comes_back_at_debug(capfd, tmp_p
         logger.setLevel(logging.NOTSET)
     out, err = capfd.readouterr()
     assert (out + err).count("Task failed with error") == 2
+
+
+def test_a_remote_sweep_bundles_and_builds_its_task_spec_once(flyte_loopback, capfd):
+    flyte_loopback.limit_running(0)  # nothing runs: only the submissions are looked at
+    hydra_sweep(tasks.scaled, config_path=CONF, config_name="app", overrides=["x=range(0,25)"], mode="remote", wait=False)
+    out, err = capfd.readouterr()
+    assert (out + err).count("Bundling code") == 1
+    creates = flyte_loopback.requests("CreateRun")
+    assert len(creates) == 25 and flyte_loopback.counters["UploadInputs"] == 25
+    assert len({c.message.task_spec.SerializeToString(deterministic=True) for c in creates}) == 1
+    assert sorted(c.message.run_id.name for c in creates) == sorted({c.message.run_id.name for c in creates})
+
+
+def test_jobs_with_different_task_env_get_their_own_task_spec(flyte_loopback):
+    flyte_loopback.limit_running(0)
+    hydra_sweep(
+        tasks.scaled,
+        config_path=CONF,
+        config_name="app",
+        overrides=["x=1,2", "+task_env.scaled.resources.cpu='1','2'"],
+        mode="remote",
+        wait=False,
+    )
+    cpus = {}
+    for create in flyte_loopback.requests("CreateRun"):
+        resources = create.message.task_spec.task_template.container.resources.requests
+        job = dict(create.message.run_spec.labels.values)["hydra-job"]
+        cpus[job] = [r.value for r in resources if r.name == 1]  # 1: CPU
+    assert cpus == {"0": ["1"], "1": ["2"], "2": ["1"], "3": ["2"]}
