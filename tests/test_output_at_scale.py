@@ -184,7 +184,9 @@ def test_flytes_traceback_of_a_failed_local_job_comes_back_at_debug(capfd, tmp_p
 
 def test_a_remote_sweep_bundles_and_builds_its_task_spec_once(flyte_loopback, capfd):
     flyte_loopback.limit_running(0)  # nothing runs: only the submissions are looked at
-    hydra_sweep(tasks.scaled, config_path=CONF, config_name="app", overrides=["x=range(0,25)"], mode="remote", wait=False)
+    hydra_sweep(
+        tasks.scaled, config_path=CONF, config_name="app", overrides=["x=range(0,25)"], mode="remote", wait=False
+    )
     out, err = capfd.readouterr()
     assert (out + err).count("Bundling code") == 1
     creates = flyte_loopback.requests("CreateRun")
@@ -209,3 +211,16 @@ def test_jobs_with_different_task_env_get_their_own_task_spec(flyte_loopback):
         job = dict(create.message.run_spec.labels.values)["hydra-job"]
         cpus[job] = [r.value for r in resources if r.name == 1]  # 1: CPU
     assert cpus == {"0": ["1"], "1": ["2"], "2": ["1"], "3": ["2"]}
+
+
+def test_the_journal_keeps_every_record_of_a_sweep_and_syncs_the_last_one_at_the_end(tmp_path):
+    from flyteplugins.hydra._journal import Journal, read_journal
+
+    journal = Journal(tmp_path)
+    journal.jobs([JobOutcome(num, [f"x={num}"]) for num in range(1000)])
+    for num in range(1000):
+        journal.job(succeeded(num, float(num)))
+    journal.sync()
+    state = read_journal(tmp_path)
+    assert len(state.jobs) == 1000 and {r["phase"] for r in state.jobs.values()} == {"SUCCEEDED"}
+    assert not journal._unsynced

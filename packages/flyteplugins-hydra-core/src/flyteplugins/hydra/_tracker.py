@@ -31,8 +31,8 @@ class Tracker:
         self.fail_fast = options.fail_fast
         self.stop = threading.Event()
         self.progress = Progress(len(self.outcomes), numbered=len(self.outcomes) > 1, style=options.progress)
-        for outcome in self.outcomes:
-            self._record(outcome)
+        if journal is not None:
+            journal.jobs(self.outcomes)
 
     def _record(self, outcome: JobOutcome) -> None:
         if self.journal is not None:
@@ -94,3 +94,5 @@ class Tracker:
 
     def close(self) -> None:
         self.progress.close()
+        if self.journal is not None:
+            self.journal.sync()
