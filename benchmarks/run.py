@@ -11,7 +11,16 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ALL = ["sweep_local", "parallel_local", "multirun_launcher", "sweep_remote", "cli_startup", "memory", "report_html"]
+ALL = [
+    "sweep_local",
+    "parallel_local",
+    "multirun_launcher",
+    "sweep_remote",
+    "remote_scale",
+    "cli_startup",
+    "memory",
+    "report_html",
+]
 
 
 def main(names: list[str]) -> int:
