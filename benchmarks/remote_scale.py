@@ -162,7 +162,7 @@ def waiting(storage: str, jobs: int) -> list[list[str]]:
         ["  all results in", f"{total:.1f} s", "-"],
         ["  most threads in the client", str(threads.peak), "bounded (wait_max_workers=32)"],
         ["  RPCs per run", f"{sum(per_run.values()):.2f} ({rpcs})", "no polling storm"],
-        ["  summary lines", str(len(out.getvalue().split("Sweep ")[-1].splitlines())), "-"],
+        ["  lines printed (progress=lines: one per submission, one per result)", str(out.getvalue().count("\n")), "-"],
     ]
 
 
