@@ -17,6 +17,7 @@ ALL = [
     "multirun_launcher",
     "sweep_remote",
     "driver_cluster",
+    "remote_scale",
     "cli_startup",
     "memory",
     "report_html",

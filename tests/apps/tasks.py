@@ -55,6 +55,16 @@ def objective(cfg: DictConfig) -> float:
 
 
 @env.task
+async def fails_above_ten(cfg: DictConfig) -> float:
+    """Fails the same way for every x above 10 (and another way above 20): errors a summary groups."""
+    if int(cfg.x) > 20:
+        raise RuntimeError("x is far too large")
+    if int(cfg.x) > 10:
+        raise ValueError("x is too large")
+    return float(cfg.x)
+
+
+@env.task
 async def lingers(cfg: DictConfig) -> float:
     """Still running long after a test looks at it, unless aborted."""
     await asyncio.sleep(float(cfg.get("seconds", 120)))

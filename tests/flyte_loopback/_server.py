@@ -77,6 +77,12 @@ class LoopbackServer:
         assert self._plane is not None, "start the server first"
         self._plane.executor.max_running = count
 
+    def simulate(self, seconds: float | None) -> None:
+        """Let every action started from now on succeed after `seconds` with no outputs, without running
+        its task (None: run tasks again). `limit_running(0)` instead keeps every run QUEUED."""
+        assert self._plane is not None, "start the server first"
+        self._plane.executor.simulate = seconds
+
     @property
     def endpoint(self) -> str:
         """`http://127.0.0.1:PORT`, usable as `flyte.init(endpoint=..., insecure=True)`."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import logging
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,6 @@ from flyteplugins.hydra.engine import (
     OptionSpec,
     Phase,
     RunResult,
-    SweepFailedError,
     config_parameter,
     is_hydra_override,
     option_specs,
@@ -77,6 +77,9 @@ class _Settings:
     multirun: bool
     hydra_overrides: tuple[str, ...]
     missing_for_remote: tuple[str, ...]
+
+
+_TRACEBACKS_LOGGER = "flyteplugins.hydra.tracebacks"  # at DEBUG, failed local jobs log flyte's tracebacks
 
 
 def _verbose(ctx: click.Context) -> bool:
@@ -532,6 +535,8 @@ class _TaskCommand(click.RichCommand):
         app_overrides = list(inputs.pop(self.config_param) or ())
         hydra_overrides = [*settings.hydra_overrides, *(inputs.pop("hydra_override") or ())]
         _check_remote_ready(ctx, settings)
+        if _verbose(ctx):
+            logging.getLogger(_TRACEBACKS_LOGGER).setLevel(logging.DEBUG)  # flyte's traceback per failed local job
         request = LaunchRequest(
             self.task,
             config_path=settings.config_path,
@@ -582,7 +587,10 @@ def _failure_message(outcomes: Sequence[JobOutcome], failed: Sequence[JobOutcome
     from omegaconf.errors import OmegaConfBaseException
 
     if len(outcomes) > 1:
-        return str(SweepFailedError(list(outcomes)))
+        return (
+            f"{len(failed)} of {len(outcomes)} jobs failed; the summary above shows their errors. Every job's "
+            "outcome: `flyte hydra results <sweep dir>` (the sweep dir holds the journal and report.html)."
+        )
     error = failed[0].error
     if isinstance(error, (HydraException, OmegaConfBaseException)):
         return f"Could not compose the config: {error}"  # a single run composes when it starts

@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from ._outcome import JobOutcome
 
 
+_LISTED_FAILURES = 10
+
+
 class FlyteHydraError(Exception):
     """Base class for every error this plugin raises on purpose."""
 
@@ -38,7 +41,12 @@ class SweepFailedError(FlyteHydraError):
         self.outcomes = outcomes
         failed = [o for o in outcomes if not o.ok]
         lines = [f"{len(failed)} of {len(outcomes)} jobs failed:"]
-        lines += [f"  {o.describe()}" for o in failed]
+        lines += [f"  {o.describe().splitlines()[0]}" for o in failed[:_LISTED_FAILURES]]
+        if len(failed) > _LISTED_FAILURES:
+            lines.append(
+                f"  ... and {len(failed) - _LISTED_FAILURES} more: every job's outcome is in this error's `outcomes`, "
+                "and in the sweep's journal (`flyte hydra results <sweep dir>`)"
+            )
         super().__init__("\n".join(lines))
 
     @property

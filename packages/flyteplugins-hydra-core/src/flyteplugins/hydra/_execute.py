@@ -89,7 +89,7 @@ def execute(
         raise
     finally:
         tracker.close()
-    summary(tracker.outcomes, style=options.progress)
+    summary(tracker.outcomes, style=options.progress, sweep_dir=journal.path.parent if journal else None)
     if journal is not None:
         sweep_report(journal.path.parent, quiet=options.progress == "off")
     return tracker.outcomes

@@ -12,6 +12,8 @@
 | `/tmp/flyte/metadata/<run name>` | a local job's URL before it has finished (and if it fails) | 2.12.1 |
 | `flyte._internal.resolvers._task_module.extract_task_module` | the module and name flyte loads a task by, so the cluster driver imports the entry task as its children will | 2.12.1 |
 | `flyte._internal.resolvers.default.DefaultTaskResolver` (subclassed in `_driver.DriverResolver`) | the cluster driver is loaded by its package's module name, not its file path under root_dir | 2.12.1 |
+| runner `_build_task_spec_from_template`, `_build_env_dict` | build a sweep's task spec (code bundle, images, serialization) and run environment once, not per job | 2.12.1 |
+| the `flyte` logger's "Task failed with error" record from `taskrunner.py` | a failing local job's error is printed once, not with flyte's traceback per job | 2.12.1 |
 | the class name `_InlineRun` | a local run comes back as this finished stand-in for `flyte.remote.Run` | 2.12.1 |
 
 `tests/test_upstream_compat.py` fails with a message naming the upstream change when one of these moves.
@@ -22,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +83,39 @@ def contain_task_exits() -> None:
 
         run_task._flyte_hydra_contained = True  # type: ignore[attr-defined]
         taskrunner.run_task = run_task
+
+
+TRACEBACKS_LOGGER = "flyteplugins.hydra.tracebacks"
+
+
+class _TaskFailureFilter(logging.Filter):
+    """Drops flyte's traceback of a failed local task; the executor reports the error in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if logging.getLogger(TRACEBACKS_LOGGER).isEnabledFor(logging.DEBUG):
+            return True
+        return not (
+            record.levelno >= logging.ERROR
+            and record.pathname.endswith("taskrunner.py")
+            and str(record.msg).startswith("Task failed with error")
+        )
+
+
+@contextlib.contextmanager
+def one_line_task_failures() -> Iterator[None]:
+    """While local jobs run, flyte logs no traceback per failed task (each job's error is reported once).
+
+    flyte 2.12's `run_task` logs every task failure with `logger.exception` on the `flyte` logger:
+    a dozen lines per failed job, before the executor's own line for it. Set the
+    `flyteplugins.hydra.tracebacks` logger to DEBUG (the CLI's `-v` does) to see them again.
+    """
+    flyte_logger = logging.getLogger("flyte")
+    task_filter = _TaskFailureFilter()
+    flyte_logger.addFilter(task_filter)
+    try:
+        yield
+    finally:
+        flyte_logger.removeFilter(task_filter)
 
 
 def run_local_on_own_loop(runner: Any, task: Any, /, **inputs: Any) -> Any:
@@ -175,13 +212,19 @@ def release_local_runners() -> None:
 
 
 class SweepCodeBundle:
-    """Finds the files of a sweep's code bundle once, instead of once per submitted job.
+    """What every remote job of a sweep shares, made once instead of once per submitted job.
 
     For each remote run flyte 2.12 walks every module in `sys.modules` to decide what to bundle
-    (about half a second of CPU with a few thousand modules), then finds the bundle already
-    uploaded. Every job of a sweep bundles the same files, so the list is made once and each
-    job's runner is told to bundle exactly those files (flyte's `custom` copy style, which
-    `with_runcontext` does not expose yet).
+    (about half a second of CPU with a few thousand modules), tars and hashes the files to find the
+    bundle already uploaded (printing its "Bundling code…" lines again), resolves images, serializes
+    the task, and resolves `sys.path` against the root folder for the run's environment. Only a
+    job's inputs and run name (and its labels) differ, so:
+
+    - the bundle's file list is made once and each job's runner bundles exactly those files
+      (flyte's `custom` copy style, which `with_runcontext` does not expose yet);
+    - the task spec (with its code bundle and version) is built once per `spec_key`, the lowered
+      `task_env` of the job (jobs with the same one run the same task), and each job gets a copy;
+    - the run's environment variables are computed once.
     """
 
     _STYLES = ("loaded_modules", "all")
@@ -192,6 +235,8 @@ class SweepCodeBundle:
         self._root: Path | None = None
         # Files (relative to root_dir) bundled besides the code: a sampling sweep's configs for the cluster driver.
         self.extra_files: tuple[str, ...] = ()
+        self._specs: dict[str, tuple[Any, Any, str]] = {}
+        self._env: dict[bool, dict[str, str]] = {}
 
     def _list(self, copy_style: str) -> tuple[tuple[str, ...], Path]:
         from flyte._code_bundle._ignore import FlyteIgnore, GitIgnore, StandardIgnore
@@ -203,15 +248,56 @@ class SweepCodeBundle:
         listed = tuple(str(Path(f).resolve().relative_to(root)) for f in files)
         return listed + tuple(f for f in self.extra_files if f not in listed), root
 
-    def apply(self, runner: Any) -> Any:
-        """Point a `with_runcontext` runner at the sweep's file list; other copy styles are left alone."""
+    def _bundle_files(self, runner: Any) -> None:
         copy_style = getattr(runner, "_copy_files", None)
         if copy_style not in self._STYLES or not hasattr(runner, "_bundle_relative_paths"):
-            return runner
+            return
         with self._lock:
             if self._files is None:
                 self._files, self._root = self._list(copy_style)
         runner._copy_files = "custom"
         runner._bundle_relative_paths = self._files
         runner._bundle_from_dir = self._root
+
+    def _share_spec(self, runner: Any, spec_key: str) -> None:
+        build = getattr(runner, "_build_task_spec_from_template", None)
+        if build is None:
+            return
+        specs = self._specs
+
+        async def shared(task: Any) -> tuple[Any, Any, str]:
+            built = specs.get(spec_key)
+            if built is None:
+                built = specs.setdefault(spec_key, await build(task))
+            task_spec, code_bundle, version = built
+            copy = type(task_spec)()
+            copy.CopyFrom(task_spec)  # flyte fills in the spec's id per run: never share one message
+            return copy, code_bundle, version
+
+        runner._build_task_spec_from_template = shared
+
+    def _share_env(self, runner: Any) -> None:
+        build = getattr(runner, "_build_env_dict", None)
+        if build is None:
+            return
+        env = self._env
+
+        def shared(*, sync_sys_paths: bool = True) -> dict[str, str]:
+            if sync_sys_paths not in env:
+                env[sync_sys_paths] = build(sync_sys_paths=sync_sys_paths)
+            return dict(env[sync_sys_paths])
+
+        runner._build_env_dict = shared
+
+    def apply(self, runner: Any, spec_key: str | None = None) -> Any:
+        """Make a `with_runcontext` runner reuse the sweep's bundle files, task spec and environment.
+
+        `spec_key` names the task the job runs (its lowered `task_env`); None shares only the bundle
+        file list. Other copy styles keep flyte's own bundling; a flyte without these runner members
+        submits each job in full (slower, never wrong).
+        """
+        self._bundle_files(runner)
+        if spec_key is not None:
+            self._share_spec(runner, spec_key)
+            self._share_env(runner)
         return runner

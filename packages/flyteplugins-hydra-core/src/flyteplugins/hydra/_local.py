@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._flyte_compat import local_run_url, release_local_runners
+from ._flyte_compat import local_run_url, one_line_task_failures, release_local_runners
 from ._mode import forced_local
 from ._results import finished_result
 from ._schedule import rolling, startable
@@ -46,7 +46,8 @@ def _capped(jobs: Sequence[PlannedJob], tracker: Tracker, limit: int) -> None:
 
 def run_local(jobs: Sequence[PlannedJob], tracker: Tracker, options: LaunchOptions) -> None:
     limit = options.parallel or 1
-    if limit == 1:
-        _one_at_a_time(jobs, tracker)
-    else:
-        _capped(jobs, tracker, limit)
+    with one_line_task_failures():
+        if limit == 1:
+            _one_at_a_time(jobs, tracker)
+        else:
+            _capped(jobs, tracker, limit)

@@ -92,31 +92,55 @@ def _fail_fast(tracker: Tracker) -> None:
 
 
 def _submit_all(jobs: Sequence[PlannedJob], tracker: Tracker, concurrent: bool) -> list[WorkItem]:
-    """Every job submitted before any waiting; in job order. Submissions overlap when `concurrent`."""
-    items = []
-    for index, job in enumerate(jobs):
-        prepared = prepare(job, tracker, index)
-        if prepared is not NOT_PREPARED:
-            items.append(WorkItem(job, tracker.outcomes[index], prepared))
-    if not concurrent or len(items) < 2:
+    """Every job submitted before any waiting; in job order. Submissions overlap when `concurrent`.
+
+    Concurrent submissions start while the next jobs are still being composed (on this thread).
+    """
+    if not concurrent or len(jobs) < 2:
+        items = []
+        for index, job in enumerate(jobs):
+            prepared = prepare(job, tracker, index)
+            if prepared is not NOT_PREPARED:
+                items.append(WorkItem(job, tracker.outcomes[index], prepared))
         return [item for item in items if _submit(tracker, item)]
+    return _submit_overlapped(jobs, tracker)
+
+
+def _submit_overlapped(jobs: Sequence[PlannedJob], tracker: Tracker) -> list[WorkItem]:
     # The first submission builds and uploads the code bundle and resolves images; flyte caches
     # both, so once it is done the rest of the sweep reuses them and can be submitted in parallel.
-    first, rest = items[0], items[1:]
-    in_flight = [first] if _submit(tracker, first) else []
+    in_flight: list[WorkItem] = []
+    pending = 0
     with DaemonWorkers(
-        min(_SUBMIT_WORKERS, len(rest)), lambda item: _submit(tracker, item), "flyte-hydra-submit"
+        min(_SUBMIT_WORKERS, len(jobs) - 1), lambda item: _submit(tracker, item), "flyte-hydra-submit"
     ) as workers:
-        for item in rest:
+        first = True
+        for index, job in enumerate(jobs):
+            prepared = prepare(job, tracker, index)
+            if prepared is NOT_PREPARED:
+                continue
+            item = WorkItem(job, tracker.outcomes[index], prepared)
+            if first:
+                first = False
+                if _submit(tracker, item):
+                    in_flight.append(item)
+                continue
             workers.put(item)
-        for _ in rest:
+            pending += 1
+            while (done := workers.poll()) is not None:
+                pending -= 1
+                if done.error is not None:
+                    raise done.error
+                if done.value:
+                    in_flight.append(done.item)
+        for _ in range(pending):
             done = workers.get()
             if done.error is not None:
                 raise done.error
             if done.value:
                 in_flight.append(done.item)
-    order = {id(item): i for i, item in enumerate(items)}
-    return sorted(in_flight, key=lambda item: order[id(item)])
+    order = {id(outcome): i for i, outcome in enumerate(tracker.outcomes)}
+    return sorted(in_flight, key=lambda item: order[id(item.outcome)])
 
 
 def _wait_all(items: Sequence[WorkItem], tracker: Tracker, threads: int | None) -> None:

@@ -6,6 +6,7 @@ On a terminal one rich live display shows counts by phase and the runs still goi
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -16,12 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._summary import FULL_TABLE_JOBS, error_line, large_summary
+
 if TYPE_CHECKING:
     from ._outcome import JobOutcome
 
 log = logging.getLogger("flyteplugins.hydra")
 
 _ACTIVE = ("SUBMITTED", "RUNNING")
+_LIVE_ROWS = 10
+_LIVE_FAILURES = 10
 
 
 def _interactive() -> bool:
@@ -45,14 +50,24 @@ def _seconds(outcome: JobOutcome) -> str:
 
 
 class Progress:
-    """Reports one launch: a live view on terminals, plain event lines elsewhere."""
+    """Reports one launch: a live view on terminals, plain event lines elsewhere.
+
+    `lines` prints one line per event (each submission, each finished job), whatever the size.
+    The live view shows counts by phase and the first runs still going; above it, a sweep of up
+    to `FULL_TABLE_JOBS` jobs also gets its event lines, a larger one only its first failures.
+    Every event updates counts in O(1), and a refresh reads a bounded number of runs, so the
+    view costs the same at 10 or 10,000 jobs.
+    """
 
     def __init__(self, total: int, *, numbered: bool, style: str = "auto", live: bool | None = None) -> None:
         self.total = total
         self.numbered = numbered
         self.quiet = style == "off"
         self.finished_count = 0
-        self._outcomes: dict[int, JobOutcome] = {}
+        self._phases: dict[int, str] = {}
+        self._counts: Counter[str] = Counter()
+        self._going: dict[int, JobOutcome] = {}
+        self._failures_shown = 0
         self._lock = threading.Lock()
         self._live: Any = None
         self._started = time.monotonic()
@@ -63,6 +78,7 @@ class Progress:
 
             self._live = Live(self, refresh_per_second=4, transient=True, redirect_stdout=False)
             self._live.start()
+        self._every_event = self._live is None or total <= FULL_TABLE_JOBS
 
     def _line(self, text: str) -> None:
         if self.quiet:
@@ -72,56 +88,91 @@ class Progress:
         else:
             print(text, file=sys.stdout, flush=True)
 
+    def _move(self, outcome: JobOutcome) -> None:
+        """Count the outcome under its phase now (call with the lock held)."""
+        phase = str(outcome.phase)
+        old = self._phases.get(outcome.num)
+        if old is not None:
+            self._counts[old] -= 1
+            if not self._counts[old]:
+                del self._counts[old]
+        self._phases[outcome.num] = phase
+        self._counts[phase] += 1
+        if phase in _ACTIVE:
+            self._going[outcome.num] = outcome
+        else:
+            self._going.pop(outcome.num, None)
+
+    def counts(self) -> dict[str, int]:
+        """Jobs by phase so far; jobs not yet started are `queued`."""
+        with self._lock:
+            counts = dict(self._counts)
+            counts["queued"] = self.total - len(self._phases)
+        return counts
+
     def __rich__(self) -> Any:
         from rich.console import Group
         from rich.table import Table
         from rich.text import Text
 
         with self._lock:
-            outcomes = list(self._outcomes.values())
-        counts = Counter(o.phase for o in outcomes)
-        waiting = self.total - len(outcomes)
-        summary = ", ".join(f"{n} {phase.lower()}" for phase, n in sorted(counts.items()))
+            counts = sorted(self._counts.items())
+            waiting = self.total - len(self._phases)
+            going = list(itertools.islice(self._going.values(), _LIVE_ROWS))
+            more = len(self._going) - len(going)
+            done = self.finished_count
+        summary = ", ".join(f"{n} {phase.lower()}" for phase, n in counts)
         elapsed = time.monotonic() - self._started
-        header = Text(
-            f"{self.finished_count}/{self.total} done  ({summary or 'starting'}; {waiting} queued)  {elapsed:.0f}s"
-        )
+        header = Text(f"{done}/{self.total} done  ({summary or 'starting'}; {waiting} queued)  {elapsed:.0f}s")
+        if not going:
+            return header
         table = Table(box=None, show_header=True, header_style="bold")
         for column in ("job", "overrides", "phase", "url"):
             table.add_column(column)
-        going = [o for o in outcomes if o.phase in _ACTIVE][:10]
         for o in going:
-            table.add_row(f"#{o.num}", " ".join(o.overrides), o.phase, o.url or "")
-        return Group(header, table) if going else header
+            table.add_row(f"#{o.num}", _short(" ".join(o.overrides), 60), o.phase, o.url or "")
+        parts = [header, table]
+        if more:
+            parts.append(Text(f"... and {more} more going"))
+        return Group(*parts)
 
     def track(self, outcome: JobOutcome) -> None:
         with self._lock:
-            self._outcomes[outcome.num] = outcome
+            self._move(outcome)
 
     def submitted(self, outcome: JobOutcome) -> None:
         """Announce a remote run as soon as it is submitted, before any waiting."""
         self.track(outcome)
+        if not self._every_event:
+            return
         prefix = f"Flyte run submitted [{outcome.num}]" if self.numbered else "Flyte run submitted"
         self._line(f"{prefix}: {outcome.url}")
 
     def finished(self, outcome: JobOutcome) -> None:
         with self._lock:
-            self._outcomes[outcome.num] = outcome
+            self._move(outcome)
             self.finished_count += 1
             done = self.finished_count
-        if self.total < 2:
+            failures = self._failures_shown = self._failures_shown + (not outcome.ok)
+        if self.total < 2 or (not self._every_event and (outcome.ok or failures > _LIVE_FAILURES + 1)):
             return
-        detail = _short(outcome.result) if outcome.ok else f"{type(outcome.error).__name__}: {outcome.error}"
+        if not self._every_event and failures == _LIVE_FAILURES + 1:
+            self._line(f"More than {_LIVE_FAILURES} jobs failed: the others are counted below and listed at the end.")
+            return
+        detail = _short(outcome.result) if outcome.ok else error_line(outcome)
         self._line(f"[{done}/{self.total}] job #{outcome.num} {outcome.phase} {detail} {_seconds(outcome)}".rstrip())
 
     def aborted(self, outcomes: Sequence[JobOutcome], unresolved: Sequence[JobOutcome] = ()) -> None:
         """What an interrupt stopped, and each job whose run could not be confirmed stopped."""
         if not outcomes and not unresolved:
             self._line("Interrupted: nothing was running.")
-        elif outcomes:
+            return
+        if outcomes:
             self._line(f"Interrupted: aborted {len(outcomes)} run(s):")
-        for o in outcomes:
+        for o in outcomes[:FULL_TABLE_JOBS]:
             self._line(f"  job #{o.num} [{' '.join(o.overrides)}] {o.url or ''}".rstrip())
+        if len(outcomes) > FULL_TABLE_JOBS:
+            self._line(f"  ... and {len(outcomes) - FULL_TABLE_JOBS} more (every one is in the sweep's journal)")
         for o in unresolved:
             self._line(f"  job #{o.num} [{' '.join(o.overrides)}] {o.phase}: {o.error}")
 
@@ -148,9 +199,16 @@ def dry_run(plans: Sequence[tuple[JobOutcome, dict[str, Any]]], mode: str) -> No
             print(f"      {key}: {value}", flush=True)
 
 
-def summary(outcomes: Sequence[JobOutcome], *, style: str = "auto") -> None:
-    """A table of every job of a sweep once it is over: number, overrides, phase, result, duration, URL."""
+def summary(outcomes: Sequence[JobOutcome], *, style: str = "auto", sweep_dir: Path | None = None) -> None:
+    """Once a sweep is over: a table of its jobs, or for a large sweep counts, failures and results.
+
+    Up to `FULL_TABLE_JOBS` jobs: number, overrides, phase, result, duration and URL of each. Larger
+    sweeps get `_summary.large_summary`, which points to where every job's row is kept.
+    """
     if len(outcomes) < 2 or style == "off":
+        return
+    if len(outcomes) > FULL_TABLE_JOBS:
+        print("\n".join(large_summary(outcomes, sweep_dir)), file=sys.stdout, flush=True)
         return
     rows = [
         (

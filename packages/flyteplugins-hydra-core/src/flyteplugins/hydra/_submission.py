@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -53,6 +54,12 @@ class Prepared(NamedTuple):
     num: int | None = None
     overrides: Sequence[str] = ()
     output_dir: str | None = None
+    spec_key: str | None = None
+
+
+def _spec_key(section: Mapping[str, Any] | None) -> str:
+    """Jobs whose entry task gets the same `task_env` entry run the same task spec."""
+    return json.dumps(section, sort_keys=True, default=repr) if section else ""
 
 
 class Submission:
@@ -92,14 +99,17 @@ class Submission:
         The job becomes Hydra's current job first: its output folder is laid out from its whole config.
         """
         from ._compose import ComposedJob, task_config
-        from ._task_env import apply_task_env
+        from ._task_env import apply_task_env, task_env_section
 
         whole = cfg.activate() if isinstance(cfg, ComposedJob) else cfg
         output_dir = self.outputs.write(whole, sweep=num is not None)
         cfg = task_config(cfg)
         self.outputs.snapshot(output_dir, cfg)
         entry = apply_task_env(self.task, cfg, task_env_key=self.task_env_key)
-        return Prepared(entry, cfg, self.run_name(num), num, tuple(overrides), output_dir)
+        spec_key = (
+            _spec_key(task_env_section(cfg, self.task.short_name, self.task_env_key)) if entry is not self.task else ""
+        )
+        return Prepared(entry, cfg, self.run_name(num), num, tuple(overrides), output_dir, spec_key)
 
     def start(self, prepared: Prepared) -> Any:
         import flyte
@@ -112,7 +122,7 @@ class Submission:
         if self.mode == "local":
             run = run_local_on_own_loop(runner, prepared.entry, **inputs)
         else:
-            run = self.bundle.apply(runner).run(prepared.entry, **inputs)
+            run = self.bundle.apply(runner, prepared.spec_key).run(prepared.entry, **inputs)
         self.outputs.record_run(prepared.output_dir, run)
         return run
 

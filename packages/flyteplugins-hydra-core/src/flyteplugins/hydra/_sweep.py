@@ -234,6 +234,8 @@ class Sweep:
                 if self._journal is not None:
                     self._journal.job(outcome)
                 self._seen[outcome.num] = fingerprint
+        if self._journal is not None:
+            self._journal.sync()
 
     def _refresh(self) -> None:
         """Every job not known to be over gets its run's state from the cluster (remote sweeps only)."""

@@ -39,8 +39,8 @@ class Tracker:
         self.fail_fast_done = False  # whether what was still running after it has been dealt with
         self.progress = Progress(len(self.outcomes), numbered=len(self.outcomes) > 1, style=options.progress)
         self._changed = threading.Condition(threading.RLock())
-        for outcome in self.outcomes:
-            self._record(outcome)
+        if journal is not None:
+            journal.jobs(self.outcomes)
 
     def _record(self, outcome: JobOutcome) -> None:
         if self.journal is not None:
@@ -157,3 +157,5 @@ class Tracker:
 
     def close(self) -> None:
         self.progress.close()
+        if self.journal is not None:
+            self.journal.sync()

@@ -69,6 +69,13 @@ class DaemonWorkers:
             with contextlib.suppress(queue.Empty):
                 return self._outbox.get(timeout=0.2)
 
+    def poll(self) -> Done | None:
+        """A finished item if one is ready, without waiting."""
+        try:
+            return self._outbox.get_nowait()
+        except queue.Empty:
+            return None
+
     def close(self) -> None:
         for _ in self._threads:
             self._inbox.put(self._STOP)
