@@ -15,12 +15,11 @@ composition, sweeps, submission and waiting all happen in the engine's `launch`.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from click.shell_completion import CompletionItem
 from flyteplugins.hydra.engine import (
     DEFAULTS,
     ConfigurationError,
-    FlyteHydraError,
     JobFailedError,
     JobOutcome,
     LaunchOptions,
@@ -46,6 +44,7 @@ from flyteplugins.hydra.engine import (
 )
 
 from . import _complete, _script
+from ._cli_errors import as_cli_error, verbose
 from ._flyte_compat import RunArguments, initialize_config, task_input_option, typed_interface
 
 _SETTINGS = "flyteplugins.hydra_cli.settings"
@@ -80,11 +79,6 @@ class _Settings:
 
 
 _TRACEBACKS_LOGGER = "flyteplugins.hydra.tracebacks"  # at DEBUG, failed local jobs log flyte's tracebacks
-
-
-def _verbose(ctx: click.Context) -> bool:
-    """`flyte -v ...` asks for tracebacks instead of one-line errors (`--debug` keeps `flyte run`'s meaning)."""
-    return bool(ctx.find_root().params.get("verbose"))
 
 
 def _lineage(ctx: click.Context | None) -> Iterable[click.Context]:
@@ -317,7 +311,7 @@ class _RunGroup(click.RichGroup):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:
-            if _verbose(ctx):
+            if verbose(ctx):
                 raise
             raise click.ClickException(f"{type(e).__name__}: {e} (`flyte -v hydra run ...` shows the traceback)") from e
 
@@ -360,7 +354,7 @@ def _prepare(ctx: click.Context, **params: Any) -> None:
         for name in surface_options("cli")
         if name not in _FROM_FLYTE_RUN and not (specs[name].kind == "choice" and params[name] is None)
     }
-    with _as_cli_error(ctx, usage=True):
+    with as_cli_error(ctx, usage=True):
         options = LaunchOptions.parse(
             "cli", {**values, "mode": mode, "run_options": run_options}, multirun=params["multirun"]
         )
@@ -373,22 +367,6 @@ def _prepare(ctx: click.Context, **params: Any) -> None:
         hydra_overrides=tuple(params["hydra_override"]),
         missing_for_remote=_missing_project_or_domain(run_args, config),
     )
-
-
-@contextlib.contextmanager
-def _as_cli_error(ctx: click.Context, *, usage: bool = False) -> Iterator[None]:
-    """The one place where the engine's errors become click's: one line, or the traceback with `-v`."""
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        yield
-    except (FlyteHydraError, HydraException, OmegaConfBaseException) as e:
-        if _verbose(ctx):
-            raise
-        if usage and isinstance(e, ConfigurationError):
-            raise click.UsageError(str(e), ctx) from e
-        raise click.ClickException(str(e)) from e
 
 
 def _missing_project_or_domain(run_args: Any, config: Any) -> tuple[str, ...]:
@@ -405,7 +383,7 @@ def _check_remote_ready(ctx: click.Context, settings: _Settings) -> None:
 
     if settings.options.mode != "remote" or settings.options.dry_run:
         return
-    with _as_cli_error(ctx):
+    with as_cli_error(ctx):
         ensure_remote_ready()
     missing = settings.missing_for_remote
     if missing:
@@ -439,7 +417,7 @@ class _ScriptGroup(click.RichGroup):
         except _script.ScriptError as e:
             if completing:
                 return None
-            if _verbose(ctx) and e.__cause__ is not None:
+            if verbose(ctx) and e.__cause__ is not None:
                 raise e.__cause__
             raise click.ClickException(str(e)) from e
 
@@ -535,7 +513,7 @@ class _TaskCommand(click.RichCommand):
         app_overrides = list(inputs.pop(self.config_param) or ())
         hydra_overrides = [*settings.hydra_overrides, *(inputs.pop("hydra_override") or ())]
         _check_remote_ready(ctx, settings)
-        if _verbose(ctx):
+        if verbose(ctx):
             logging.getLogger(_TRACEBACKS_LOGGER).setLevel(logging.DEBUG)  # flyte's traceback per failed local job
         request = LaunchRequest(
             self.task,
@@ -548,11 +526,11 @@ class _TaskCommand(click.RichCommand):
             surface="cli",
             after_submit=_follow_logs if settings.follow else None,
         )
-        with _as_cli_error(ctx):
+        with as_cli_error(ctx):
             from flyteplugins.hydra.engine import launch
 
             outcomes = launch(request)
-        _report(outcomes, verbose=_verbose(ctx))
+        _report(outcomes, verbose=verbose(ctx))
 
 
 def _follow_logs(outcomes: Sequence[JobOutcome]) -> None:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ._cli_errors import as_cli_error
+
 if TYPE_CHECKING:
     from flyteplugins.hydra import Sweep
 
@@ -50,12 +52,8 @@ def _open(ctx: click.Context, where: str, project: str | None, domain: str | Non
 
 
 def _engine(call: Callable[[], Any]) -> Any:
-    from flyteplugins.hydra import FlyteHydraError
-
-    try:
+    with as_cli_error(click.get_current_context()):
         return call()
-    except FlyteHydraError as e:
-        raise click.ClickException(str(e)) from e
 
 
 def _short(value: Any, width: int = 24) -> str:
