@@ -560,14 +560,24 @@ def _report(outcomes: Sequence[JobOutcome], *, verbose: bool) -> None:
     raise click.ClickException(_failure_message(outcomes, failed))
 
 
+# A sweep's failure box names this many failed jobs; the engine's summary has already grouped them all.
+_FAILURES_IN_BOX = 3
+
+
 def _failure_message(outcomes: Sequence[JobOutcome], failed: Sequence[JobOutcome]) -> str:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     if len(outcomes) > 1:
+        shown = [f"job #{o.num} [{' '.join(o.overrides)}] {o.phase}" for o in failed[:_FAILURES_IN_BOX]]
+        more = len(failed) - len(shown)
         return (
-            f"{len(failed)} of {len(outcomes)} jobs failed; the summary above shows their errors. Every job's "
-            "outcome: `flyte hydra results <sweep dir>` (the sweep dir holds the journal and report.html)."
+            f"{len(failed)} of {len(outcomes)} jobs failed: "
+            + "; ".join(shown)
+            + (f"; and {more} more" if more else "")
+            + " (the summary above shows their errors)"
+            + ". Every job's outcome: `flyte hydra results <sweep dir>` (the sweep dir holds the journal and "
+            "report.html)."
         )
     error = failed[0].error
     if isinstance(error, (HydraException, OmegaConfBaseException)):
