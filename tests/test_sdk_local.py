@@ -176,16 +176,19 @@ def test_hydra_run_raises_when_its_run_fails():
         hydra_run(tasks.fails_on_two, config_path=APP_CONF, config_name="app", overrides=["x=2"], mode="local")
 
 
-def test_unknown_group_option_fails_only_that_job(in_examples):
-    with pytest.raises(SweepFailedError) as info:
+def test_unknown_group_option_stops_the_sweep_before_any_job_runs(in_examples, tmp_path):
+    with pytest.raises(ConfigurationError) as info:
         hydra_sweep(
-            tasks.dump, config_path="conf", config_name="training", overrides=["model=resnet,nope,vit"], mode="local"
+            tasks.dump,
+            config_path="conf",
+            config_name="training",
+            overrides=["model=resnet,nope,vit", f"hydra.sweep.dir={tmp_path / 's'}"],
+            mode="local",
         )
-    first, bad, last = info.value.outcomes
-    assert json.loads(first.result.value)["model"]["name"] == "resnet"
-    assert json.loads(last.result.value)["model"]["name"] == "vit"
-    assert bad.overrides == ["model=nope"] and "Could not find 'model/nope'" in str(bad.error)
-    assert "job #1 [model=nope] FAILED" in str(info.value)
+    message = str(info.value)
+    assert message.startswith("1 of 3 jobs of the sweep are invalid, so none was run:")
+    assert "job #1 [model=nope]" in message and "Could not find 'model/nope'" in message
+    assert not (tmp_path / "s" / "flyte_runs.jsonl").exists()
 
 
 def test_bad_mode_is_rejected_before_any_job(tmp_path):

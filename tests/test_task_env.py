@@ -8,7 +8,7 @@ from apps import tasks
 from conftest import APPS
 from omegaconf import OmegaConf
 
-from flyteplugins.hydra import ConfigurationError, SweepFailedError, apply_task_env, hydra_run, hydra_sweep
+from flyteplugins.hydra import ConfigurationError, apply_task_env, hydra_run, hydra_sweep
 
 
 def cfg_with(entry: object, key: str = "task_env", name: str = "dump") -> object:
@@ -115,7 +115,7 @@ def test_well_formed_quantities_and_yaml_request_limit_pairs_are_accepted():
 
 def test_a_sweep_with_a_malformed_cpu_runs_no_job(tmp_path):
     marker = tmp_path / "ran"
-    with pytest.raises(SweepFailedError, match=r"'task_env.touch_marker.resources.cpu' is 'lots'"):
+    with pytest.raises(ConfigurationError, match=r"none was run:\n.*'task_env.touch_marker.resources.cpu' is 'lots'"):
         hydra_sweep(
             tasks.touch_marker,
             config_path=str(APPS / "conf"),
