@@ -377,3 +377,25 @@ def test_sigkill_mid_sweep_then_rerun_finishes_the_missing_jobs(tmp_path):
     rerun = [n for n, phase in before.items() if phase != "SUCCEEDED"]
     assert [r.value for r in results] == [float(n + 1) for n in rerun]
     assert set(_phases(sweep).values()) == {"SUCCEEDED"}
+
+
+def test_parallel_local_jobs_through_hydras_runtime_leave_the_working_directory_alone(tmp_path):
+    """Jobs side by side in threads must not chdir: restoring it out of order left the process in a job's folder."""
+    before = os.getcwd()
+    log = tmp_path / "spans"
+    hydra_sweep(
+        tasks.timed,
+        config_path=CONF,
+        config_name="app",
+        mode="local",
+        max_parallel=2,
+        overrides=[
+            "x=1,2,3,4",
+            f"+log={log}",
+            "+sleep=0.3",
+            "hydra/job_logging=disabled",
+            f"hydra.sweep.dir={tmp_path}",
+        ],
+    )
+    assert os.getcwd() == before
+    assert most_overlapping(log) == 2

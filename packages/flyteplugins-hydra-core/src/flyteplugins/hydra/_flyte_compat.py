@@ -255,6 +255,8 @@ class SweepCodeBundle:
         with self._lock:
             if self._files is None:
                 self._files, self._root = self._list(copy_style)
+        if not self._files:
+            return  # nothing listed (flyte's file analysis failed): let flyte bundle as it would itself
         runner._copy_files = "custom"
         runner._bundle_relative_paths = self._files
         runner._bundle_from_dir = self._root

@@ -77,8 +77,14 @@ def _change_dir(chdir: bool | None) -> bool:
     return True
 
 
-def run_job(*, hydra_context: HydraContext, task_function: TaskFunction, job: ComposedJob) -> JobReturn:
-    """Run `task_function` on `job` as Hydra's `run_job` does for a sweep job (`hydra.sweep.dir`/`subdir`)."""
+def run_job(
+    *, hydra_context: HydraContext, task_function: TaskFunction, job: ComposedJob, may_chdir: bool = True
+) -> JobReturn:
+    """Run `task_function` on `job` as Hydra's `run_job` does for a sweep job (`hydra.sweep.dir`/`subdir`).
+
+    The working directory belongs to the whole process: jobs that run side by side in threads
+    (`may_chdir=False`) never change it, whatever `hydra.job.chdir` says.
+    """
     from hydra.core.hydra_config import HydraConfig
 
     callbacks = hydra_context.callbacks
@@ -93,7 +99,7 @@ def run_job(*, hydra_context: HydraContext, task_function: TaskFunction, job: Co
         ret.cfg = job.task
         ret.overrides = job.overrides
         Path(job.output_dir).mkdir(parents=True, exist_ok=True)
-        chdir = _change_dir(hydra.job.chdir)
+        chdir = may_chdir and _change_dir(hydra.job.chdir)
         if chdir:
             os.chdir(job.output_dir)
         ret.working_dir = job.output_dir if chdir else os.getcwd()

@@ -140,9 +140,13 @@ class FlyteLauncher(Launcher):
             log.info(f"\t#{num} : {' '.join(overrides)}")
             return composer.compose(overrides, num)
 
+        # Local jobs side by side share this process's working directory; only the app's own launch may move it.
+        options = self.options
+        may_chdir = self.surface == "launcher" and not (options.mode == "local" and (options.parallel or 1) > 1)
+
         def start(job: ComposedJob) -> Any:
             with task_env_key_scope(self.options.task_env_key):
-                ret = run_job(hydra_context=context, task_function=task_function, job=job)
+                ret = run_job(hydra_context=context, task_function=task_function, job=job, may_chdir=may_chdir)
             returns[num] = ret
             configure_log(config.hydra.hydra_logging, config.hydra.verbose)
             value = job_return_value(ret)
