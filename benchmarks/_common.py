@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import statistics
 import sys
@@ -70,3 +71,16 @@ def trivial_local_sweep(jobs: int, sweep_dir: str) -> None:
             overrides=[f"training.epochs=range(0,{jobs})", f"hydra.sweep.dir={sweep_dir}"],
             mode="local",
         )
+
+
+class SubmissionClock(io.StringIO):
+    """Captured output that notes when the last `Flyte run submitted` line was written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_submitted = 0.0
+
+    def write(self, text: str) -> int:
+        if "Flyte run submitted" in text:
+            self.last_submitted = time.perf_counter()
+        return super().write(text)

@@ -15,7 +15,6 @@ uv run python benchmarks/remote_scale.py [--large 10000] [--wait 2000]
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os
@@ -28,7 +27,7 @@ import threading
 import time
 from contextlib import redirect_stdout
 
-from _common import EXAMPLES, TESTS, table, use_walkthrough
+from _common import EXAMPLES, TESTS, SubmissionClock, table, use_walkthrough
 
 LATENCY = 0.05
 
@@ -57,19 +56,6 @@ class _Server:
         return json.loads(line.removeprefix("counters: "))
 
 
-class _Clock(io.StringIO):
-    """Notes when the last submission line was written, and counts lines."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last_submitted = 0.0
-
-    def write(self, text: str) -> int:
-        if "Flyte run submitted" in text:
-            self.last_submitted = time.perf_counter()
-        return super().write(text)
-
-
 class _ThreadPeak:
     """The most threads this process had while the block ran (sampled every 50 ms)."""
 
@@ -89,13 +75,13 @@ class _ThreadPeak:
         self._thread.join()
 
 
-def _sweep(jobs: int, sweep_dir: str, **options: object) -> tuple[float, float, float, _Clock]:
+def _sweep(jobs: int, sweep_dir: str, **options: object) -> tuple[float, float, float, SubmissionClock]:
     """(wall seconds to the last submission, wall seconds overall, client CPU seconds, output)."""
     from apps import tasks
 
     from flyteplugins.hydra import hydra_sweep
 
-    clock = _Clock()
+    clock = SubmissionClock()
     start, cpu = time.perf_counter(), time.process_time()
     with redirect_stdout(clock):
         hydra_sweep(

@@ -7,30 +7,16 @@ bounded by this machine's cores rather than by the client.
 
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from _common import EXAMPLES, TESTS, table, use_walkthrough
+from _common import EXAMPLES, TESTS, SubmissionClock, table, use_walkthrough
 
 JOBS = 100
 LATENCY = 0.05
-
-
-class _Clock(io.StringIO):
-    """Notes when the last submission line was written."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last_submitted = 0.0
-
-    def write(self, text: str) -> int:
-        if "Flyte run submitted" in text:
-            self.last_submitted = time.perf_counter()
-        return super().write(text)
 
 
 def main() -> str:
@@ -48,7 +34,7 @@ def main() -> str:
         os.environ["FLYTECTL_CONFIG"] = str(server.config_path)
         server.set_latency(LATENCY)
         server.limit_running(1)  # task processes would otherwise starve the client and server of CPU
-        clock = _Clock()
+        clock = SubmissionClock()
         start = time.perf_counter()
         with redirect_stdout(clock):
             results = hydra_sweep(
