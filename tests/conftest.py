@@ -82,3 +82,22 @@ def run_script(
         text=True,
         timeout=timeout,
     )
+
+
+def submit_without_waiting(tmp_path: Path, task: str, *overrides: str, **kwargs: object) -> tuple[str, str]:
+    """A remote sweep submitted with `wait=False` by `apps/sdk_sweep.py`, a process that then exits.
+
+    Its sweep directory and sweep id; `kwargs` are more `hydra_sweep` keywords (e.g. `driver="cluster"`).
+    """
+    import json
+    import re
+
+    sweep_dir = tmp_path / "sweep"
+    env = {"SWEEP_KWARGS": json.dumps({"wait": False, **kwargs})}
+    proc = run_script(
+        APPS / "sdk_sweep.py", task, "remote", *overrides, f"hydra.sweep.dir={sweep_dir}", cwd=APPS.parent, env=env
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"flyte hydra wait {sweep_dir}" in proc.stdout
+    (sweep_id,) = re.findall(r"^Sweep ([0-9a-f]+): journal", proc.stdout, re.MULTILINE)
+    return str(sweep_dir), sweep_id

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import time
 import weakref
 
@@ -14,7 +13,7 @@ import flyte.remote
 import pytest
 from apps import driver_tasks
 from cli_support import flyte_cli
-from conftest import APPS, run_script
+from conftest import APPS, run_script, submit_without_waiting
 from omegaconf import OmegaConf
 
 from flyteplugins.hydra import FlyteHydraError, RunResult, Sweep, SweepFailedError, hydra_sweep
@@ -146,21 +145,8 @@ def test_optuna_runs_in_the_driver_and_its_best_value_is_the_best_child(nested, 
     assert best.name == "optuna" and "x" in best.best_params
 
 
-def submit_in_own_process(tmp_path, task: str, *overrides: str, **kwargs) -> tuple[str, str]:
-    """A driver=cluster sweep submitted without waiting by a process that then exits; its directory and id."""
-    sweep_dir = tmp_path / "sweep"
-    env = {"SWEEP_KWARGS": json.dumps({"wait": False, "driver": "cluster", **kwargs})}
-    proc = run_script(
-        APPS / "sdk_sweep.py", task, "remote", *overrides, f"hydra.sweep.dir={sweep_dir}", cwd=APPS.parent, env=env
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"flyte hydra wait {sweep_dir}" in proc.stdout
-    (sweep_id,) = re.findall(r"^Sweep ([0-9a-f]+): journal", proc.stdout, re.MULTILINE)
-    return str(sweep_dir), sweep_id
-
-
 def test_wait_false_then_flyte_hydra_wait_from_a_fresh_process(nested, tmp_path):
-    sweep_dir, sweep_id = submit_in_own_process(tmp_path, "driver_tasks.square", "x=1,2,3")
+    sweep_dir, sweep_id = submit_without_waiting(tmp_path, "driver_tasks.square", "x=1,2,3", driver="cluster")
 
     result = flyte_cli("hydra", "wait", sweep_dir)
 
@@ -173,7 +159,9 @@ def test_wait_false_then_flyte_hydra_wait_from_a_fresh_process(nested, tmp_path)
 
 def test_aborting_the_sweep_aborts_the_driver_and_its_children(nested, tmp_path):
     pids = tmp_path / "pids"
-    sweep_dir, _ = submit_in_own_process(tmp_path, "driver_tasks.lingers", "x=1,2", pid_dir=str(pids))
+    sweep_dir, _ = submit_without_waiting(
+        tmp_path, "driver_tasks.lingers", "x=1,2", driver="cluster", pid_dir=str(pids)
+    )
     deadline = time.monotonic() + 60
     while len(list(pids.glob("*.pid"))) < 2:
         assert time.monotonic() < deadline, "the children never started"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import shutil
 
 import flyte.remote
@@ -18,21 +17,9 @@ import pytest
 from apps import tasks
 from cli_support import flat, flyte_cli, flyte_exe
 from conftest import APPS, run_script
+from conftest import submit_without_waiting as submit
 
 from flyteplugins.hydra import RunResult, Sweep, SweepFailedError, hydra_sweep
-
-
-def submit(tmp_path, task: str, *overrides: str, **kwargs) -> tuple[str, str]:
-    """Submit a remote sweep without waiting, in a process of its own; its directory and sweep id."""
-    sweep_dir = tmp_path / "sweep"
-    env = {"SWEEP_KWARGS": json.dumps({"wait": False, **kwargs})}
-    proc = run_script(
-        APPS / "sdk_sweep.py", task, "remote", *overrides, f"hydra.sweep.dir={sweep_dir}", cwd=APPS.parent, env=env
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert f"flyte hydra wait {sweep_dir}" in proc.stdout
-    (sweep_id,) = re.findall(r"^Sweep ([0-9a-f]+): journal", proc.stdout, re.MULTILINE)
-    return str(sweep_dir), sweep_id
 
 
 def journal_phases(sweep_dir: str) -> dict[int, str]:
