@@ -37,12 +37,18 @@ class OptionSpec:
 
     help: str
     kind: Literal["choice", "flag", "count", "path", "text", "mapping"]
-    check: Callable[[Any, str], Any]
+    check: Callable[[Any, str], Any] | None = None  # a `choice` option's check is made from its choices
     choices: tuple[str, ...] = ()
     none_means: str = ""
     sweep_only: bool = False
     metavar: str = ""
     surfaces: tuple[Surface, ...] = SURFACES
+
+    def __post_init__(self) -> None:
+        if self.check is None:
+            if self.kind != "choice" or not self.choices:
+                raise TypeError("an OptionSpec needs a check unless it is a choice with its choices")
+            object.__setattr__(self, "check", _choice(self.choices))
 
 
 def knob(name: str, surface: Surface) -> str:
@@ -123,7 +129,6 @@ class LaunchOptions:
             help="Where jobs run: `remote` on the configured Flyte cluster, `local` in this process.",
             kind="choice",
             choices=MODES,
-            check=_choice(MODES),
         ),
     )
     wait: bool = _option(
@@ -193,7 +198,6 @@ class LaunchOptions:
             help="Progress output: `auto` (live on a terminal, plain lines otherwise), `lines`, or `off`.",
             kind="choice",
             choices=PROGRESS,
-            check=_choice(PROGRESS),
         ),
     )
     driver: str = _option(
@@ -203,7 +207,6 @@ class LaunchOptions:
             "its child actions (needs mode=remote).",
             kind="choice",
             choices=DRIVERS,
-            check=_choice(DRIVERS),
             sweep_only=True,
         ),
     )
