@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from apps import driver_paced
+from apps import driver_paced, driver_tasks
 from cli_support import flyte_cli
 from conftest import APPS, submit_without_waiting
 
@@ -54,7 +54,7 @@ def test_lines_show_each_child_start_and_end_while_the_driver_runs(nested, tmp_p
     assert "2 succeeded, 1 failed" in lines[-2] or any("2 succeeded, 1 failed" in line for line in lines)
 
 
-def test_following_lists_the_children_once_per_interval_not_once_per_child(nested, tmp_path):
+def test_following_lists_the_children_once_per_interval_not_once_per_child(nested, tmp_path, capsys):
     sweep_dir = tmp_path / "sweep"
     began = time.monotonic()
     with pytest.raises(SweepFailedError):
@@ -76,6 +76,7 @@ def test_following_lists_the_children_once_per_interval_not_once_per_child(neste
         assert (condition.field, list(condition.values)) == ("parent_name", ["a0"])
     assert len(listings) <= elapsed + 1  # at most one listing a second, whatever the number of children
     assert nested.counters.get("GetActionDetails", 0) <= 2  # nothing is asked child by child
+    assert "RUNNING" not in capsys.readouterr().out  # progress="off": no line per job
 
 
 def test_the_journal_records_each_child_ending_before_the_driver_ends(nested, tmp_path):
@@ -128,3 +129,27 @@ def test_status_of_a_running_driver_sweep_shows_which_jobs_are_done(nested, tmp_
     assert "2 succeeded, 0 failed" in waited.stdout
     results = json.loads(flyte_cli("hydra", "results", sweep_dir, "--format", "json").stdout)
     assert [r["value"] for r in results] == [1.0, 2.0]
+
+
+def test_a_sampling_sweeper_s_trials_are_followed_as_they_start(nested, tmp_path, capsys):
+    hydra_sweep(
+        driver_tasks.objective,
+        config_path=CONF,
+        config_name="app",
+        overrides=[
+            "hydra/sweeper=optuna",
+            "hydra.sweeper.n_trials=4",
+            "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.sampler.seed=7",
+            "x=interval(-1.0, 1.0)",
+            f"hydra.sweep.dir={tmp_path / 'optuna'}",
+        ],
+        driver="cluster",
+        progress="lines",
+    )
+
+    lines = capsys.readouterr().out.splitlines()
+    for num in range(4):
+        started = _index(lines, rf"job #{num} RUNNING \[x=-?[0-9.]+\] child action \S+")
+        assert started < _index(lines, rf"\[\d/4\] job #{num} SUCCEEDED")
+    assert sorted(int(m) for m in re.findall(r"^\[(\d)/4\]", "\n".join(lines), re.MULTILINE)) == [1, 2, 3, 4]
