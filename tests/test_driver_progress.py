@@ -102,7 +102,7 @@ def test_the_journal_records_each_child_ending_before_the_driver_ends(nested, tm
 
 def test_status_of_a_running_driver_sweep_shows_which_jobs_are_done(nested, tmp_path):
     release = tmp_path / "release"
-    sweep_dir, _ = submit_without_waiting(
+    sweep_dir, sweep_id = submit_without_waiting(
         tmp_path, "driver_paced.until_released", "x=1,2", "+last=2", driver="cluster", release=str(release)
     )
     deadline = time.monotonic() + 60
@@ -119,6 +119,9 @@ def test_status_of_a_running_driver_sweep_shows_which_jobs_are_done(nested, tmp_
     assert "value comes at sweep end" in status.stdout
     assert rows["#1"][3] == "RUNNING", status.stdout
     assert {n: r["phase"] for n, r in read_journal(sweep_dir).jobs.items()} == {0: "SUCCEEDED", 1: "RUNNING"}
+    by_id = flyte_cli("hydra", "status", sweep_id)  # nothing local: the jobs come from the children alone
+    assert re.search(r"^#0\s+x=1 \+last=2\s+SUCCEEDED", by_id.stdout, re.MULTILINE), by_id.output
+    assert re.search(r"^#1\s+x=2 \+last=2\s+RUNNING", by_id.stdout, re.MULTILINE), by_id.output
 
     release.touch()
     waited = flyte_cli("hydra", "wait", sweep_dir)
