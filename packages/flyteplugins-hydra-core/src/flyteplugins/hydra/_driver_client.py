@@ -302,12 +302,14 @@ def _trials(cfg: DictConfig) -> int:
 
 
 def finish(
-    run: Any, journal: Journal, pending: Sequence[JobOutcome], *, style: str = "auto", expected: int = 0
+    run: Any, journal: Journal, pending: Sequence[JobOutcome] = (), *, style: str = "auto", expected: int = 0
 ) -> list[JobOutcome]:
     """Follow the driver run's children until it ends; then every job's outcome, journaled and summarised as locally.
 
     While the driver runs, the progress view (`progress` live / lines / off) and the journal follow its
     child actions (`_driver_follow`), so `flyte hydra status` from anywhere shows which jobs are done.
+    `pending` are the jobs planned on this side (a grid sweep's); jobs not among them (a sampling
+    sweeper's trials) join as their children appear, `expected` of them if the sweeper says.
     """
     from ._driver_follow import ChildView, follow
     from ._report import Progress, summary, sweep_report
