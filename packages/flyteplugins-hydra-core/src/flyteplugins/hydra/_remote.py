@@ -10,7 +10,7 @@ from ._abort import abort_late_answer, stop_runs
 from ._report import fail_fast_aborting, fail_fast_not_following, fail_fast_nothing_left, not_waiting, waiting
 from ._results import await_remote, finished_result, is_remote_run, run_named
 from ._schedule import NOT_PREPARED, collect, prepare, rolling
-from ._workers import DaemonWorkers, WorkItem
+from ._workers import DaemonWorkers, WorkItem, short_gil_turns
 
 if TYPE_CHECKING:
     from ._execute import PlannedJob
@@ -111,9 +111,12 @@ def _submit_overlapped(jobs: Sequence[PlannedJob], tracker: Tracker) -> list[Wor
     # both, so once it is done the rest of the sweep reuses them and can be submitted in parallel.
     in_flight: list[WorkItem] = []
     pending = 0
-    with DaemonWorkers(
-        min(_SUBMIT_WORKERS, len(jobs) - 1), lambda item: _submit(tracker, item), "flyte-hydra-submit"
-    ) as workers:
+    with (
+        short_gil_turns(),
+        DaemonWorkers(
+            min(_SUBMIT_WORKERS, len(jobs) - 1), lambda item: _submit(tracker, item), "flyte-hydra-submit"
+        ) as workers,
+    ):
         first = True
         for index, job in enumerate(jobs):
             prepared = prepare(job, tracker, index)
@@ -161,7 +164,7 @@ def _capped(jobs: Sequence[PlannedJob], tracker: Tracker, options: LaunchOptions
     """Submit as runs finish, never more than `limit` in flight."""
     threads = min(limit, options.wait_max_workers or limit)
     waiting(len(jobs), threads)
-    with _waiters(threads) as workers:
+    with short_gil_turns(), _waiters(threads) as workers:
         rolling(jobs, tracker, workers, limit, lambda item: _submit(tracker, item))
 
 
