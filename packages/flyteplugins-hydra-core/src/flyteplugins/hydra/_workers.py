@@ -106,10 +106,11 @@ def short_gil_turns(seconds: float = SUBMITTING_SWITCH_SECONDS) -> Iterator[None
     """
     previous = sys.getswitchinterval()
     sys.setswitchinterval(min(previous, seconds))
+    ours = sys.getswitchinterval()  # as Python stores it (microseconds), to tell whether it was changed since
     try:
         yield
     finally:
-        if sys.getswitchinterval() == min(previous, seconds):
+        if sys.getswitchinterval() == ours:
             sys.setswitchinterval(previous)
 
 
