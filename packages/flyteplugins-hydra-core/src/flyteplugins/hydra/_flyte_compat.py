@@ -8,7 +8,7 @@
 | `flyte._initialize.get_init_config` | the init config's `root_dir` for the sweep's bundle file list | 2.12.1 |
 | `flyte.config._reader.resolve_config_path` | find the config file now: flyte caches an older lookup | 2.12.1 |
 | `flyte._internal.controllers._ControllerState`, `TaskRunner._close`, `_TaskRunner__loop` | stop the event-loop thread flyte leaves per local run of a sync task | 2.12.1 |
-| `flyte._code_bundle._ignore`, `._packaging.list_files_to_bundle`; runner `_copy_files`, `_bundle_relative_paths`, `_bundle_from_dir` | list a sweep's bundle files once, not per job | 2.12.1 |
+| `flyte._code_bundle._ignore`, `._packaging.list_files_to_bundle`; runner `_copy_files`, `_bundle_relative_paths`, `_bundle_from_dir` | list a sweep's bundle files once, not per job, and keep the list for the next sweep while no user module is imported and no listed file changes (flyte skips a not-yet-imported `LazyModule`, so do we) | 2.12.1 |
 | `/tmp/flyte/metadata/<run name>` | a local job's URL before it has finished (and if it fails) | 2.12.1 |
 | `flyte._internal.resolvers._task_module.extract_task_module` | the module and name flyte loads a task by, so the cluster driver imports the entry task as its children will | 2.12.1 |
 | `flyte._internal.resolvers.default.DefaultTaskResolver` (subclassed in `_driver.DriverResolver`) | the cluster driver is loaded by its package's module name, not its file path under root_dir | 2.12.1 |
