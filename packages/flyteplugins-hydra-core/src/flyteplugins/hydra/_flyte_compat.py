@@ -8,7 +8,7 @@
 | `flyte._initialize.get_init_config` | the init config's `root_dir` for the sweep's bundle file list | 2.12.1 |
 | `flyte.config._reader.resolve_config_path` | find the config file now: flyte caches an older lookup | 2.12.1 |
 | `flyte._internal.controllers._ControllerState`, `TaskRunner._close`, `_TaskRunner__loop` | stop the event-loop thread flyte leaves per local run of a sync task | 2.12.1 |
-| `flyte._code_bundle._ignore`, `._packaging.list_files_to_bundle`; runner `_copy_files`, `_bundle_relative_paths`, `_bundle_from_dir` | list a sweep's bundle files once, not per job | 2.12.1 |
+| `flyte._code_bundle._ignore`, `._packaging.list_files_to_bundle`; runner `_copy_files`, `_bundle_relative_paths`, `_bundle_from_dir` | list a sweep's bundle files once, not per job, and keep the list for the next sweep while no user module is imported and no listed file changes (flyte skips a not-yet-imported `LazyModule`, so do we) | 2.12.1 |
 | `/tmp/flyte/metadata/<run name>` | a local job's URL before it has finished (and if it fails) | 2.12.1 |
 | `flyte._internal.resolvers._task_module.extract_task_module` | the module and name flyte loads a task by, so the cluster driver imports the entry task as its children will | 2.12.1 |
 | `flyte._internal.resolvers.default.DefaultTaskResolver` (subclassed in `_driver.DriverResolver`) | the cluster driver is loaded by its package's module name, not its file path under root_dir | 2.12.1 |
@@ -25,8 +25,10 @@ import asyncio
 import atexit
 import contextlib
 import logging
+import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -211,11 +213,90 @@ def release_local_runners() -> None:
         runners.clear()
 
 
+@dataclass(frozen=True)
+class _Listing:
+    """The bundle files flyte listed for a root folder, and what they were listed from."""
+
+    files: tuple[str, ...]
+    modules: frozenset[str]
+    stamps: tuple[int, ...]
+
+
+_listings: dict[tuple[Path, str], _Listing] = {}
+_listings_lock = threading.Lock()
+
+
+def _stamps(root: Path, files: tuple[str, ...]) -> tuple[int, ...]:
+    stamps = []
+    for name in files:
+        try:
+            stamps.append((root / name).stat().st_mtime_ns)
+        except OSError:
+            stamps.append(-1)
+    return tuple(stamps)
+
+
+def _installed_folders() -> tuple[Path, ...]:
+    """Where installed packages and the standard library live: flyte never bundles a file from there."""
+    import site
+
+    folders = [sys.prefix, sys.base_prefix, site.getusersitepackages(), *site.getsitepackages()]
+    return tuple(Path(f).resolve() for f in folders)
+
+
+def _may_be_bundled(names: frozenset[str], root: Path) -> bool:
+    """Whether any of these newly imported modules has a file under `root` outside the installed packages."""
+    installed = _installed_folders()
+    for name in names:
+        module = sys.modules.get(name)
+        if module is None or "LazyModule" in type(module).__name__:
+            continue  # flyte skips a lazy module that is not imported yet, and never reads one's file
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str):
+            continue
+        with contextlib.suppress(OSError):
+            path = Path(file).resolve()
+            if path.is_relative_to(root) and not any(path.is_relative_to(f) for f in installed):
+                return True
+    return False
+
+
+def _listed_files(root: Path, copy_style: str) -> tuple[str, ...]:
+    """flyte's list of the files to bundle under `root`, relative to it; listed again only when it may differ.
+
+    flyte 2.12 derives the `loaded_modules` list from `sys.modules` (resolving every module's path
+    against each installed-packages folder: 1-2 s of CPU with a few thousand modules), plus what
+    ruff's import graph reaches from those files. That list changes only when a module with a file
+    under the root is imported, or a listed file is edited (a new import in it), so a process that
+    launches several sweeps lists once while neither happens. The `all` style lists every file
+    under the root, which any new file changes: it is listed for every sweep.
+    """
+    from flyte._code_bundle._ignore import FlyteIgnore, GitIgnore, StandardIgnore
+    from flyte._code_bundle._packaging import list_files_to_bundle
+
+    key = (root, copy_style)
+    modules = frozenset(sys.modules)
+    with _listings_lock:
+        known = _listings.get(key)
+        if (
+            known is not None
+            and copy_style == "loaded_modules"
+            and known.stamps == _stamps(root, known.files)
+            and not _may_be_bundled(modules - known.modules, root)
+        ):
+            _listings[key] = _Listing(known.files, modules, known.stamps)
+            return known.files
+        files, _ = list_files_to_bundle(root, True, StandardIgnore, GitIgnore, FlyteIgnore, copy_style=copy_style)
+        listed = tuple(str(Path(f).resolve().relative_to(root)) for f in files)
+        _listings[key] = _Listing(listed, modules, _stamps(root, listed))
+        return listed
+
+
 class SweepCodeBundle:
     """What every remote job of a sweep shares, made once instead of once per submitted job.
 
     For each remote run flyte 2.12 walks every module in `sys.modules` to decide what to bundle
-    (about half a second of CPU with a few thousand modules), tars and hashes the files to find the
+    (1-2 s of CPU with a few thousand modules; `_listed_files` also keeps the list between sweeps), tars and hashes the files to find the
     bundle already uploaded (printing its "Bundling code…" lines again), resolves images, serializes
     the task, and resolves `sys.path` against the root folder for the run's environment. Only a
     job's inputs and run name (and its labels) differ, so:
@@ -239,13 +320,10 @@ class SweepCodeBundle:
         self._env: dict[bool, dict[str, str]] = {}
 
     def _list(self, copy_style: str) -> tuple[tuple[str, ...], Path]:
-        from flyte._code_bundle._ignore import FlyteIgnore, GitIgnore, StandardIgnore
-        from flyte._code_bundle._packaging import list_files_to_bundle
         from flyte._initialize import get_init_config
 
         root = Path(get_init_config().root_dir).resolve()
-        files, _ = list_files_to_bundle(root, True, StandardIgnore, GitIgnore, FlyteIgnore, copy_style=copy_style)
-        listed = tuple(str(Path(f).resolve().relative_to(root)) for f in files)
+        listed = _listed_files(root, copy_style)
         return listed + tuple(f for f in self.extra_files if f not in listed), root
 
     def _bundle_files(self, runner: Any) -> None:

@@ -4,8 +4,9 @@ The file is append-only: each line is a complete JSON record of one job at one m
 submitted, finished, aborted); the last line for a job number wins. Appending whole lines and
 flushing each one means a crash can at worst cut the line being written, which readers skip and
 the next writer cuts off, so nothing already recorded is ever lost. Lines reach the disk itself
-(`fsync`, about 5 ms each) at most every quarter second, and when the sweep ends: syncing each
-of a 10,000-job sweep's 20,000 lines took longer than submitting its runs. A machine crash can so
+(`fsync`, about 5 ms each) at most every quarter second, from a thread of their own, and when
+the sweep ends: syncing each of a 10,000-job sweep's 20,000 lines took longer than submitting
+its runs. A machine crash can so
 lose the last quarter second's lines; the runs they named are found again by their labels. Any
 other line that is not a record is an error that names the file and line.
 """
@@ -71,6 +72,7 @@ class Journal:
         self._lock = threading.Lock()
         self._synced = 0.0
         self._unsynced = False
+        self._syncer: threading.Thread | None = None
         _drop_torn_tail(self.path)
 
     def _append(self, records: Sequence[dict[str, Any]], *, sync: bool = False) -> None:
@@ -79,14 +81,30 @@ class Journal:
             f.write(text)
             f.flush()
             now = time.monotonic()
-            if sync or now - self._synced >= _SYNC_SECONDS:
+            if sync:
                 os.fsync(f.fileno())
                 self._synced, self._unsynced = now, False
-            else:
-                self._unsynced = True
+                return
+            self._unsynced = True
+            if now - self._synced >= _SYNC_SECONDS and (self._syncer is None or not self._syncer.is_alive()):
+                self._synced = now
+                self._syncer = threading.Thread(target=self._sync_file, name="flyte-hydra-journal-sync", daemon=True)
+                self._syncer.start()
+
+    def _sync_file(self) -> None:
+        """Put the file's lines on the disk, on a thread of its own: the writer (holding the tracker's lock) goes on.
+
+        A sync takes about 5 ms, and tens of ms on a busy disk; made by the thread that appended,
+        it held up every submission of the sweep meanwhile.
+        """
+        with open(self.path, "a", encoding="utf-8") as f:
+            os.fsync(f.fileno())
 
     def sync(self) -> None:
         """Put every line written so far on the disk (the executor calls this when a sweep ends)."""
+        syncer = self._syncer
+        if syncer is not None:
+            syncer.join()
         with self._lock:
             if not self._unsynced:
                 return

@@ -10,7 +10,7 @@ from ._abort import abort_late_answer, stop_runs
 from ._report import fail_fast_aborting, fail_fast_not_following, fail_fast_nothing_left, not_waiting, waiting
 from ._results import await_remote, finished_result, is_remote_run, run_named
 from ._schedule import NOT_PREPARED, collect, prepare, rolling
-from ._workers import DaemonWorkers, WorkItem
+from ._workers import DaemonWorkers, Done, WorkItem, short_gil_turns
 
 if TYPE_CHECKING:
     from ._execute import PlannedJob
@@ -106,41 +106,71 @@ def _submit_all(jobs: Sequence[PlannedJob], tracker: Tracker, concurrent: bool) 
     return _submit_overlapped(jobs, tracker)
 
 
+class _Overlapped:
+    """Submissions on the workers while this thread composes the next jobs; the first one alone at first.
+
+    The first submission builds and uploads the code bundle and the task spec, which the rest of
+    the sweep reuses (flyte caches the bundle, `SweepCodeBundle` the spec): the jobs composed
+    meanwhile are held until it is answered, then go to the workers as they come.
+    """
+
+    def __init__(self, tracker: Tracker, workers: DaemonWorkers) -> None:
+        self.tracker = tracker
+        self.workers = workers
+        self.in_flight: list[WorkItem] = []
+        self.pending = 0
+        self._held: list[WorkItem] | None = None  # a list while the first submission is unanswered
+        self._started = False
+
+    def add(self, item: WorkItem) -> None:
+        if self._held is not None:
+            self._held.append(item)
+            return
+        if not self._started:
+            self._started, self._held = True, []  # the first: the next ones wait for its answer
+        self._send(item)
+
+    def _send(self, item: WorkItem) -> None:
+        self.workers.put(item)
+        self.pending += 1
+
+    def _settle(self, done: Done) -> None:
+        self.pending -= 1
+        if done.error is not None:
+            raise done.error
+        if done.value:
+            self.in_flight.append(done.item)
+        held, self._held = self._held or [], None
+        for item in held:
+            self._send(item)
+
+    def answered(self) -> None:
+        """Record the submissions answered so far, without waiting."""
+        while (done := self.workers.poll()) is not None:
+            self._settle(done)
+
+    def finish(self) -> list[WorkItem]:
+        """Wait for every submission; the runs now in flight, in job order."""
+        while self.pending:
+            self._settle(self.workers.get())
+        order = {id(outcome): i for i, outcome in enumerate(self.tracker.outcomes)}
+        return sorted(self.in_flight, key=lambda item: order[id(item.outcome)])
+
+
 def _submit_overlapped(jobs: Sequence[PlannedJob], tracker: Tracker) -> list[WorkItem]:
-    # The first submission builds and uploads the code bundle and resolves images; flyte caches
-    # both, so once it is done the rest of the sweep reuses them and can be submitted in parallel.
-    in_flight: list[WorkItem] = []
-    pending = 0
-    with DaemonWorkers(
-        min(_SUBMIT_WORKERS, len(jobs) - 1), lambda item: _submit(tracker, item), "flyte-hydra-submit"
-    ) as workers:
-        first = True
+    with (
+        short_gil_turns(),
+        DaemonWorkers(
+            min(_SUBMIT_WORKERS, len(jobs)), lambda item: _submit(tracker, item), "flyte-hydra-submit"
+        ) as workers,
+    ):
+        submissions = _Overlapped(tracker, workers)
         for index, job in enumerate(jobs):
             prepared = prepare(job, tracker, index)
-            if prepared is NOT_PREPARED:
-                continue
-            item = WorkItem(job, tracker.outcomes[index], prepared)
-            if first:
-                first = False
-                if _submit(tracker, item):
-                    in_flight.append(item)
-                continue
-            workers.put(item)
-            pending += 1
-            while (done := workers.poll()) is not None:
-                pending -= 1
-                if done.error is not None:
-                    raise done.error
-                if done.value:
-                    in_flight.append(done.item)
-        for _ in range(pending):
-            done = workers.get()
-            if done.error is not None:
-                raise done.error
-            if done.value:
-                in_flight.append(done.item)
-    order = {id(outcome): i for i, outcome in enumerate(tracker.outcomes)}
-    return sorted(in_flight, key=lambda item: order[id(item.outcome)])
+            if prepared is not NOT_PREPARED:
+                submissions.add(WorkItem(job, tracker.outcomes[index], prepared))
+            submissions.answered()
+        return submissions.finish()
 
 
 def _wait_all(items: Sequence[WorkItem], tracker: Tracker, threads: int | None) -> None:
@@ -161,7 +191,7 @@ def _capped(jobs: Sequence[PlannedJob], tracker: Tracker, options: LaunchOptions
     """Submit as runs finish, never more than `limit` in flight."""
     threads = min(limit, options.wait_max_workers or limit)
     waiting(len(jobs), threads)
-    with _waiters(threads) as workers:
+    with short_gil_turns(), _waiters(threads) as workers:
         rolling(jobs, tracker, workers, limit, lambda item: _submit(tracker, item))
 
 

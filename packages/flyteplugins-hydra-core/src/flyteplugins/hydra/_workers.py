@@ -6,6 +6,7 @@ import contextlib
 import os
 import queue
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -85,6 +86,32 @@ class DaemonWorkers:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# How long a thread may keep the GIL while another waits for it, while jobs are composed and submitted at once.
+SUBMITTING_SWITCH_SECONDS = 0.0005
+
+
+@contextlib.contextmanager
+def short_gil_turns(seconds: float = SUBMITTING_SWITCH_SECONDS) -> Iterator[None]:
+    """While this block runs, a thread waiting for the GIL gets it after `seconds` instead of Python's 5 ms.
+
+    Overlapped submission is one busy thread (composing the next jobs) and many that each need
+    the GIL for a moment at a time: a worker woken with a job, flyte's event loop answering a
+    response, a worker handed its run. With the default switch interval each of those waits up to
+    5 ms for the composing thread to let go, several times per job, so submissions trailed far
+    behind composition (24 ms of wall time per job for 15 ms of CPU at 10,000 jobs). Shorter turns
+    cost the busy thread a few more switches and let every wake-up run at once. The interval is
+    process-wide: it is restored when the block ends (unless something else changed it meanwhile).
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, seconds))
+    ours = sys.getswitchinterval()  # as Python stores it (microseconds), to tell whether it was changed since
+    try:
+        yield
+    finally:
+        if sys.getswitchinterval() == ours:
+            sys.setswitchinterval(previous)
 
 
 @contextlib.contextmanager
