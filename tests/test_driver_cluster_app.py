@@ -6,8 +6,16 @@ job's `flyte.run` creates a run that Flyte records as spawned by the driver run.
 
 from __future__ import annotations
 
+import json
+import os
+import time
+
 import pytest
+from cli_support import flyte_cli
 from conftest import APPS, run_script
+from omegaconf import OmegaConf
+
+from flyteplugins.hydra import Sweep
 
 
 @pytest.fixture
@@ -16,25 +24,132 @@ def nested(flyte_loopback):
     return flyte_loopback
 
 
-def driven(server, tmp_path, *overrides: str, timeout: float = 120):
-    """Run `apps/driver_app.py --multirun` with the cluster driver against `server`."""
+def driven(server, sweep_dir, *overrides: str):
+    """Run `apps/driver_app.py --multirun` with the cluster driver against `server`, as a user does."""
     return run_script(
         APPS / "driver_app.py", "--multirun", "hydra/launcher=flyte", "hydra.launcher.driver=cluster",
-        f"hydra.sweep.dir={tmp_path / 'sweep'}", *overrides,
-        cwd=APPS.parent, env={"FLYTECTL_CONFIG": str(server.config_path)}, timeout=timeout,
+        f"hydra.sweep.dir={sweep_dir}", *overrides,
+        cwd=APPS.parent, env={"FLYTECTL_CONFIG": str(server.config_path)}, timeout=240,
     )  # fmt: skip
 
 
-def spawned_by(server, driver: str) -> list:
-    """The CreateRun requests of runs spawned by run `driver`, oldest first."""
-    return [r for r in server.requests("CreateRun") if r.message.run_spec.relation.related_to.name == driver]
+def driver_and_jobs(server) -> tuple[str, list]:
+    """The one run the client created (the driver) and the CreateRun requests of the runs it spawned."""
+    driver, *others = server.requests("CreateRun")
+    name = driver.message.run_id.name
+    assert driver.message.run_spec.relation.related_to.name == "", "the driver is the client's own run"
+    jobs = [r for r in others if r.message.run_spec.relation.related_to.name == name]
+    assert len(jobs) == len(others), "every other run was spawned by the driver"
+    return name, jobs
 
 
 def test_a_grid_sweep_is_one_driver_run_that_spawns_a_run_per_job(nested, tmp_path):
-    proc = driven(nested, tmp_path, "x=1,2,3")
+    proc = driven(nested, tmp_path / "sweep", "x=1,2,3")
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    first, *jobs = nested.requests("CreateRun")
-    driver = first.message.run_id.name
-    assert len(jobs) == 3 and len(spawned_by(nested, driver)) == 3
+    _, jobs = driver_and_jobs(nested)
+    assert len(jobs) == 3
     assert "3 succeeded, 0 failed" in proc.stdout
+    nested.init_flyte()
+    results = Sweep.open(tmp_path / "sweep").results()
+    assert [r.value for r in results] == [1.0, 4.0, 9.0]
+    assert sorted(r.action for r in results) == sorted(j.message.run_id.name for j in jobs)
+
+
+def test_optuna_runs_in_the_driver_and_its_best_value_is_the_best_job(nested, tmp_path):
+    proc = driven(
+        nested, tmp_path / "optuna", "+task=objective", "hydra/sweeper=optuna", "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.n_jobs=2", "hydra.sweeper.sampler.seed=7", "x=interval(-1.0, 1.0)",
+    )  # fmt: skip
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, jobs = driver_and_jobs(nested)
+    assert len(jobs) == 6
+    rows = json.loads(flyte_cli("hydra", "results", str(tmp_path / "optuna"), "--format", "json").stdout)
+    assert len(rows) == 6
+    best = OmegaConf.load(tmp_path / "optuna" / "optimization_results.yaml")
+    assert best.best_value == min(row["value"] for row in rows)
+    assert best.name == "optuna" and "x" in best.best_params
+
+
+def test_a_failing_job_fails_only_itself_and_the_app_exits_non_zero(nested, tmp_path):
+    proc = driven(nested, tmp_path / "sweep", "x=1,2,3", "+fail_on=2")
+
+    assert proc.returncode != 0
+    assert "2 succeeded, 1 failed" in proc.stdout, proc.stdout + proc.stderr
+    nested.init_flyte()
+    ok1, bad, ok3 = Sweep.open(tmp_path / "sweep").status()
+    assert (ok1.result.value, ok3.result.value) == (1.0, 9.0)
+    assert bad.phase == "FAILED" and "x=2 fails on purpose" in str(bad.error)
+
+
+def test_max_parallel_caps_the_job_runs_in_flight_inside_the_driver(nested, tmp_path):
+    proc = driven(
+        nested, tmp_path / "sweep", "+task=in_flight", "x=1,2,3,4", "+hold=2", "hydra.launcher.max_parallel=2",
+        f"+inputs={{folder: {tmp_path / 'spans'}}}",
+    )  # fmt: skip
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, jobs = driver_and_jobs(nested)
+    assert len(jobs) == 4
+    intervals = [tuple(map(float, p.read_text().split())) for p in (tmp_path / "spans").glob("*.span")]
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = peak = 0
+    for _, delta in events:
+        running += delta
+        peak = max(peak, running)
+    assert peak == 2, intervals
+
+
+def test_task_env_of_the_entry_task_is_on_each_job_run(nested, tmp_path):
+    proc = driven(
+        nested, tmp_path / "sweep", "x=1,2", "+task_env={square: {resources: {cpu: '3'}, env_vars: {MODE: swept}}}"
+    )
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _, jobs = driver_and_jobs(nested)
+    assert len(jobs) == 2
+    for request in jobs:
+        container = request.message.task_spec.task_template.container
+        assert {r.name: r.value for r in container.resources.requests}[1] == "3", container.resources  # CPU
+        assert {e.key: e.value for e in container.env}["MODE"] == "swept"
+
+
+def test_wait_false_returns_at_once_and_flyte_hydra_wait_finishes_it_from_a_fresh_process(nested, tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    proc = driven(nested, sweep_dir, "x=1,2", "hydra.launcher.wait=false")
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"flyte hydra wait {sweep_dir}" in proc.stdout
+    assert nested.counters.get("WatchActionDetails", 0) == 0
+    result = flyte_cli("hydra", "wait", str(sweep_dir))
+
+    assert result.exit_code == 0, result.output
+    assert "2 succeeded, 0 failed" in result.stdout
+    rows = json.loads(flyte_cli("hydra", "results", str(sweep_dir), "--format", "json").stdout)
+    assert [(row["num"], row["value"]) for row in rows] == [(0, 1.0), (1, 4.0)]
+
+
+def test_aborting_the_sweep_aborts_the_driver_and_the_job_runs_it_started(nested, tmp_path):
+    sweep_dir, pids = tmp_path / "sweep", tmp_path / "pids"
+    proc = driven(
+        nested, sweep_dir, "+task=lingers", "x=1,2", "hydra.launcher.wait=false", f"+inputs={{pid_dir: {pids}}}"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    deadline = time.monotonic() + 90
+    while len(list(pids.glob("*.pid"))) < 2:
+        assert time.monotonic() < deadline, "the job runs never started"
+        time.sleep(0.2)
+    job_pids = [int(p.read_text()) for p in pids.glob("*.pid")]
+
+    result = flyte_cli("hydra", "abort", str(sweep_dir))
+
+    assert result.exit_code == 0, result.output
+    driver, jobs = driver_and_jobs(nested)
+    runs = nested.runs()
+    assert runs[driver] == "ABORTED"
+    assert [runs[j.message.run_id.name] for j in jobs] == ["ABORTED", "ABORTED"]
+    assert nested.still_running() == []
+    for pid in job_pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

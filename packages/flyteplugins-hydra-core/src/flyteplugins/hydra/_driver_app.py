@@ -365,7 +365,7 @@ def abort_spawned(driver: Any, reason: str) -> list[str]:
     """
     from flyte.remote import Run
 
-    going = ("QUEUED", "INITIALIZING", "RUNNING", "WAITING_FOR_RESOURCES")
+    going = ("queued", "waiting_for_resources", "initializing", "running", "paused")
     aborted = []
     for run in Run.listall(in_phase=going):
         relation = run.details().pb2.run_spec.relation
