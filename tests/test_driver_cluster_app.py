@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import time
 
 import pytest
@@ -47,13 +49,13 @@ def test_a_grid_sweep_is_one_driver_run_that_spawns_a_run_per_job(nested, tmp_pa
     proc = driven(nested, tmp_path / "sweep", "x=1,2,3")
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    _, jobs = driver_and_jobs(nested)
+    driver, jobs = driver_and_jobs(nested)
     assert len(jobs) == 3
     assert "3 succeeded, 0 failed" in proc.stdout
     nested.init_flyte()
     results = Sweep.open(tmp_path / "sweep").results()
     assert [r.value for r in results] == [1.0, 4.0, 9.0]
-    assert sorted(r.action for r in results) == sorted(j.message.run_id.name for j in jobs)
+    assert sorted(r.action for r in results) == sorted(set(nested.runs()) - {driver}), "each job names its run"
 
 
 def test_optuna_runs_in_the_driver_and_its_best_value_is_the_best_job(nested, tmp_path):
@@ -147,9 +149,29 @@ def test_aborting_the_sweep_aborts_the_driver_and_the_job_runs_it_started(nested
     assert result.exit_code == 0, result.output
     driver, jobs = driver_and_jobs(nested)
     runs = nested.runs()
-    assert runs[driver] == "ABORTED"
-    assert [runs[j.message.run_id.name] for j in jobs] == ["ABORTED", "ABORTED"]
+    assert runs.pop(driver) == "ABORTED"
+    assert len(jobs) == 2 and list(runs.values()) == ["ABORTED", "ABORTED"], runs
     assert nested.still_running() == []
     for pid in job_pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_the_readme_launcher_example_runs_as_written(nested, tmp_path):
+    from conftest import EXAMPLES, ROOT
+
+    section = (ROOT / "README.md").read_text().split("### `@hydra.main` apps: `hydra.launcher.driver=cluster`", 1)[1]
+    (block,) = re.findall(r"```bash\n(.*?)```", section.split("\n## ", 1)[0], re.DOTALL)
+    cd, command = block.strip().splitlines()
+    assert cd == "cd examples"
+    _, script, *args = shlex.split(command)
+
+    proc = run_script(
+        EXAMPLES / script, *args, f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=EXAMPLES,
+        env={"FLYTECTL_CONFIG": str(nested.config_path)}, timeout=240,
+    )  # fmt: skip
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 succeeded, 0 failed" in proc.stdout
+    _, jobs = driver_and_jobs(nested)
+    assert len(jobs) == 2

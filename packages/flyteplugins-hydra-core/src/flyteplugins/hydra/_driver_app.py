@@ -352,7 +352,8 @@ def job_returns(outcomes: Sequence[JobOutcome], job_overrides: Sequence[Sequence
             ret.status, ret.return_value = JobStatus.COMPLETED, outcome.result
         else:
             ret.status = JobStatus.FAILED
-            ret.return_value = outcome.error if outcome is not None else RuntimeError("the sweep driver ran no such job")
+            missing = RuntimeError(f"the sweep driver ran no job #{first + offset}")
+            ret.return_value = outcome.error if outcome is not None else missing
         returns.append(ret)
     return returns
 
