@@ -175,3 +175,33 @@ def test_the_readme_launcher_example_runs_as_written(nested, tmp_path):
     assert "2 succeeded, 0 failed" in proc.stdout
     _, jobs = driver_and_jobs(nested)
     assert len(jobs) == 2
+
+
+# -- refused before anything is submitted -------------------------------------------------------
+
+
+def test_an_app_outside_flytes_root_dir_is_refused(flyte_loopback, tmp_path):
+    proc = run_script(
+        APPS / "driver_app.py", "--multirun", "hydra/launcher=flyte", "hydra.launcher.driver=cluster", "x=1,2",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=tmp_path,
+    )  # fmt: skip
+
+    assert proc.returncode != 0
+    assert "runs the app" in proc.stderr and "outside flyte's root_dir" in proc.stderr, proc.stderr
+    assert "must travel in the code bundle" in proc.stderr
+    assert flyte_loopback.counters.get("CreateRun", 0) == 0
+
+
+def test_a_config_directory_outside_flytes_root_dir_is_refused(flyte_loopback, tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "app.yaml").write_text("x: 1\n")
+
+    proc = run_script(
+        APPS / "driver_app.py", "--multirun", f"--config-path={conf}", "hydra/launcher=flyte",
+        "hydra.launcher.driver=cluster", "x=1,2", f"hydra.sweep.dir={tmp_path / 'sweep'}", cwd=APPS.parent,
+    )  # fmt: skip
+
+    assert proc.returncode != 0
+    assert f"{conf} is outside flyte's root_dir" in proc.stderr, proc.stderr
+    assert flyte_loopback.counters.get("CreateRun", 0) == 0
