@@ -177,6 +177,27 @@ def test_the_readme_launcher_example_runs_as_written(nested, tmp_path):
     assert len(jobs) == 2
 
 
+# -- the image ----------------------------------------------------------------------------------
+
+
+def test_the_driver_runs_in_the_configured_default_image(flyte_loopback):
+    from flyteplugins.hydra._driver_app import app_driver_image
+
+    flyte_loopback.init_flyte()  # its config names image_refs.default
+
+    assert app_driver_image(None) == "auto"
+
+
+def test_without_a_default_image_the_driver_gets_flytes_base_with_our_packages():
+    from flyteplugins.hydra._driver_app import app_driver_image
+
+    image = app_driver_image("hydra_plugins.hydra_optuna_sweeper.optuna_sweeper.OptunaSweeper")
+
+    packages = [p for layer in image._layers for p in getattr(layer, "packages", None) or ()]
+    for distribution in ("flyteplugins-hydra-core==", "hydra-flyte-launcher==", "hydra-optuna-sweeper=="):
+        assert any(p.startswith(distribution) for p in packages), packages
+
+
 # -- refused before anything is submitted -------------------------------------------------------
 
 
