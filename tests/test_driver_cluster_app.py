@@ -85,6 +85,20 @@ def test_a_failing_job_fails_only_itself_and_the_app_exits_non_zero(nested, tmp_
     assert bad.phase == "FAILED" and "x=2 fails on purpose" in str(bad.error)
 
 
+def test_fail_fast_inside_the_driver_starts_no_job_after_the_first_failure(nested, tmp_path):
+    proc = driven(
+        nested, tmp_path / "sweep", "x=1,2,3", "+fail_on=1", "hydra.launcher.max_parallel=1",
+        "hydra.launcher.fail_fast=true",
+    )  # fmt: skip
+
+    assert proc.returncode != 0
+    _, jobs = driver_and_jobs(nested)
+    assert len(jobs) == 1, "only the failing job's run was started"
+    nested.init_flyte()
+    phases = [o.phase for o in Sweep.open(tmp_path / "sweep").status()]
+    assert phases == ["FAILED", "CANCELLED", "CANCELLED"], proc.stdout
+
+
 def test_max_parallel_caps_the_job_runs_in_flight_inside_the_driver(nested, tmp_path):
     proc = driven(
         nested, tmp_path / "sweep", "+task=in_flight", "x=1,2,3,4", "+hold=2", "hydra.launcher.max_parallel=2",
