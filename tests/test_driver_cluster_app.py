@@ -146,6 +146,22 @@ def test_wait_false_returns_at_once_and_flyte_hydra_wait_finishes_it_from_a_fres
     assert [(row["num"], row["value"]) for row in rows] == [(0, 1.0), (1, 4.0)]
 
 
+def test_an_optuna_study_can_be_left_to_the_driver_with_wait_false(nested, tmp_path):
+    sweep_dir = tmp_path / "optuna"
+    proc = driven(
+        nested, sweep_dir, "+task=objective", "hydra/sweeper=optuna", "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.n_jobs=2", "x=interval(-1.0, 1.0)", "hydra.launcher.wait=false",
+    )  # fmt: skip
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"flyte hydra wait {sweep_dir}" in proc.stdout
+    result = flyte_cli("hydra", "wait", str(sweep_dir))
+
+    assert result.exit_code == 0, result.output
+    assert "4 succeeded, 0 failed" in result.stdout
+    assert len(driver_and_jobs(nested)[1]) == 4
+
+
 def test_aborting_the_sweep_aborts_the_driver_and_the_job_runs_it_started(nested, tmp_path):
     sweep_dir, pids = tmp_path / "sweep", tmp_path / "pids"
     proc = driven(
