@@ -2,7 +2,8 @@
 
 This is the one adapter between Hydra's `launch(job_overrides, initial_job_idx)` protocol and the
 shared executor. Hydra imports the module that subclasses it while scanning `hydra_plugins`, so
-nothing heavy (notably `flyte`) is imported at module level.
+nothing heavy (notably `flyte`) is imported at module level. With `hydra.launcher.driver=cluster` it
+hands the whole sweep to one driver run instead (`_driver_app`), which runs this launcher inside.
 """
 
 from __future__ import annotations
