@@ -172,7 +172,8 @@ async def drive_app(plan: AppPlan) -> DriverResult:
         if isinstance(failure, SystemExit) and not failure.code:
             failure = None
         else:
-            raise FlyteHydraError(f"The app's sweep stopped before its jobs ran: {failure}") from failure
+            when = f"after {len(records)} job(s)" if records else "before any job ran"
+            raise FlyteHydraError(f"The app's sweep failed {when}: {type(failure).__name__}: {failure}") from failure
     results = sweep_dir / RESULTS_FILE
     sweeper_result = None
     if results.is_file():
