@@ -66,6 +66,19 @@ def _matches(run: Run, condition: list_pb2.Filter) -> bool:
     )
 
 
+def _action_matches(action: Action, condition: list_pb2.Filter) -> bool:
+    """The `ListActions` filters `flyte.remote.Action.listall` sends for `parent_name` and `in_phase`."""
+    function, name, values = condition.function, condition.field, list(condition.values)
+    if name == "parent_name" and function == list_pb2.Filter.EQUAL:
+        return action.parent in values
+    if name == "phase" and function in (list_pb2.Filter.EQUAL, list_pb2.Filter.VALUE_IN):
+        return phase_pb2.ActionPhase.Name(action.phase) in values or str(action.phase) in values
+    raise ConnectError(
+        Code.UNIMPLEMENTED,
+        f"flyte_loopback cannot filter actions by {list_pb2.Filter.Function.Name(function)} on {name!r}",
+    )
+
+
 class LoopbackClusterService(ClusterService):
     """Every resource lives on this one "cluster": an empty answer keeps the client on our endpoint."""
 
@@ -212,4 +225,8 @@ class LoopbackRunService(RunService):
 
     async def list_actions(self, request: rs_pb2.ListActionsRequest, ctx: Any) -> rs_pb2.ListActionsResponse:
         run = _run_or_404(self._plane, request.run_id)
-        return rs_pb2.ListActionsResponse(actions=[a.summary() for a in run.actions.values()])
+        matches = [a for a in list(run.actions.values()) if all(_action_matches(a, f) for f in request.request.filters)]
+        start = int(request.request.token or 0)
+        end = start + (request.request.limit or 100)
+        page = [a.summary() for a in matches[start:end]]
+        return rs_pb2.ListActionsResponse(actions=page, token=str(end) if end < len(matches) else "")

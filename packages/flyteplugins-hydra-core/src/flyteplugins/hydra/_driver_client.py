@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from ._engine import LaunchRequest
+    from ._journal import Journal
     from ._submission import Submission
 
 CORE_DISTRIBUTION = "flyteplugins-hydra-core"
@@ -158,19 +160,31 @@ def _config_dir_in_bundle(request: LaunchRequest) -> tuple[str, list[str]]:
 def _grid_children(
     loader: ConfigLoader, request: LaunchRequest, overrides: list[str]
 ) -> tuple[list[PlannedChild], str]:
-    """Every job of a grid sweep composed here, with its task_env checked now rather than on the cluster."""
+    """Every job of a grid sweep composed here, with its task_env checked now rather than on the cluster.
+
+    Composition is most of a driver sweep's submission time (a few ms a job). Each distinct `task_env`
+    entry is applied to the task once, not once per job: the driver applies it again to start the child.
+    """
+    import json
+
     from omegaconf import OmegaConf
 
     from ._compose import SweepComposer, plan_grid_sweep, task_config
-    from ._task_env import apply_task_env
+    from ._task_env import apply_task_env, task_env_section
 
+    key, task = request.options.task_env_key, request.task
     plan = plan_grid_sweep(loader, request.config_name, overrides)
     sweep_dir = str(OmegaConf.select(plan.primary, "hydra.sweep.dir"))
     composer = SweepComposer(loader, plan.primary)
+    checked: set[str] = set()
     children = []
     for num, job_overrides in enumerate(plan.job_overrides):
         cfg = task_config(composer.compose(job_overrides, num))
-        apply_task_env(request.task, cfg, task_env_key=request.options.task_env_key)
+        section = task_env_section(cfg, task.short_name, key)
+        seen = json.dumps(section, sort_keys=True, default=repr) if section else ""
+        if seen not in checked:
+            apply_task_env(task, cfg, task_env_key=key)
+            checked.add(seen)
         container = OmegaConf.to_container(cfg, resolve=True)
         children.append(PlannedChild(num, list(job_overrides), container))  # type: ignore[arg-type]
     return children, sweep_dir
@@ -219,7 +233,7 @@ def launch_on_cluster(
     module, attribute = _task_location(task)
     sampling = needs_hydra_runtime(overrides)
     children: list[PlannedChild] = []
-    config_dir = None
+    config_dir, cfg = None, None
     if sampling:
         cfg, sweep_dir = _sampling_sweep(loader, request, overrides)
         sweeper_target = OmegaConf.select(cfg, "hydra.sweeper._target_")
@@ -260,8 +274,7 @@ def launch_on_cluster(
     )
     sweep_started(plan.sweep_id, journal.path)
     pending = [JobOutcome(c.num, c.overrides, run_name=None) for c in children]
-    for outcome in pending:
-        journal.job(outcome)
+    journal.jobs(pending)
     runner = submit.bundle.apply(flyte.with_runcontext(mode="remote", **run_options))  # type: ignore[arg-type]
     run = runner.run(driver, plan=plan.to_json())
     del bound_env
@@ -273,18 +286,44 @@ def launch_on_cluster(
     if not options.wait:
         come_back_later(journal.path.parent)
         return [outcome]
-    return finish(run, journal, style=options.progress)
+    expected = len(children) if cfg is None else _trials(cfg)
+    return finish(run, journal, pending, style=options.progress, expected=expected)
 
 
-def finish(run: Any, journal: Any, *, style: str = "auto") -> list[JobOutcome]:
-    """Wait for the driver run; then every job's outcome, journaled, summarised and reported as locally."""
-    from ._report import summary, sweep_report
+def _trials(cfg: DictConfig) -> int:
+    """How many trials a sampling sweeper means to run, if its config says (Optuna's, Nevergrad's budget)."""
+    from omegaconf import OmegaConf
 
-    run.wait(quiet=True)
-    outcomes = driver_outcomes(run)
-    for outcome in outcomes:
-        journal.job(outcome)
-    result = driver_result(run)
+    for key in ("hydra.sweeper.n_trials", "hydra.sweeper.optim.budget"):
+        value = OmegaConf.select(cfg, key, default=None)
+        if isinstance(value, int):
+            return value
+    return 0
+
+
+def finish(
+    run: Any, journal: Journal, pending: Sequence[JobOutcome] = (), *, style: str = "auto", expected: int = 0
+) -> list[JobOutcome]:
+    """Follow the driver run's children until it ends; then every job's outcome, journaled and summarised as locally.
+
+    While the driver runs, the progress view (`progress` live / lines / off) and the journal follow its
+    child actions (`_driver_follow`), so `flyte hydra status` from anywhere shows which jobs are done.
+    `pending` are the jobs planned on this side (a grid sweep's); jobs not among them (a sampling
+    sweeper's trials) join as their children appear, `expected` of them if the sweeper says.
+    """
+    from ._driver_follow import ChildView, follow
+    from ._report import Progress, summary, sweep_report
+
+    progress = Progress(max(len(pending), expected), numbered=True, style=style)
+    view = ChildView(pending, run.url, progress)
+    try:
+        follow(run, view, journal.jobs)
+        result = driver_result(run)
+        outcomes = outcomes_from(result, run.url)
+        view.settle(outcomes)
+    finally:
+        progress.close()
+    journal.jobs(outcomes)
     if result.sweeper_result is not None:
         _write_sweeper_result(journal.path.parent, result.sweeper_result)
     summary(outcomes, style=style)
@@ -335,15 +374,3 @@ def outcomes_from(result: DriverResult, url: str | None) -> list[JobOutcome]:
 
 def driver_outcomes(run: Any) -> list[JobOutcome]:
     return outcomes_from(driver_result(run), run.url)
-
-
-def child_phases(run_name: str) -> dict[str, Phase]:
-    """The phase of each child action of a driver run, by its group (`#<num> <overrides>`)."""
-    from flyte.remote import Action
-
-    phases = {}
-    for action in Action.listall(for_run_name=run_name):
-        group = action.pb2.metadata.group
-        if group:
-            phases[group] = Phase.of(action.phase.name)
-    return phases

@@ -3,9 +3,10 @@
 A local-driver sweep is N top-level runs; a cluster-driver sweep is one run whose children are its jobs.
 Its journal header names the driver run (`driver_run`), and the run carries the sweep's label, so
 `Sweep.open` finds it by directory or by id. While the driver runs, each job's phase comes from its
-child action (matched by the job's group, `#<num> <overrides>`); once it has finished, everything
-comes from the driver's own result. Aborting the sweep aborts the driver, which aborts its children;
-a `@hydra.main` app's driver (`driver_task: app`) has runs of its own as jobs, aborted after it.
+child action (one listing of the run's children, matched by the job's group, `#<num> <overrides>`;
+see `_driver_follow`); once it has finished, everything comes from the driver's own result.
+Aborting the sweep aborts the driver, which aborts its children; a `@hydra.main` app's driver
+(`driver_task: app`) has runs of its own as jobs, aborted after it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._driver_plan import DRIVER_LABEL, group_name
+from ._driver_plan import DRIVER_LABEL
 from ._identity import SWEEP_LABEL
 from ._phase import Phase
 
@@ -58,8 +59,9 @@ def _phase(run: Run) -> Phase:
 
 
 def refresh(sweep: Sweep) -> Run:
-    """Bring `sweep.outcomes` up to date from the driver run (and its children while it runs)."""
-    from ._driver_client import child_phases, driver_outcomes
+    """Bring `sweep.outcomes` up to date from the driver run (and one listing of its children while it runs)."""
+    from ._driver_client import driver_outcomes
+    from ._driver_follow import ChildView, list_children
     from ._errors import RemoteRunError
 
     run = _driver(sweep)
@@ -75,22 +77,35 @@ def refresh(sweep: Sweep) -> Run:
                 outcome.phase, outcome.finished = phase, outcome.finished or time.time()
                 outcome.error = RemoteRunError(phase.value, run.url, "the sweep driver run ended first")
     else:
-        phases = child_phases(run.name)
+        view = ChildView(sweep.outcomes, run.url)
+        view.apply(list_children(run))
+        sweep.outcomes = view.outcomes
         for outcome in sweep.outcomes:
-            child = phases.get(group_name(outcome.num, outcome.overrides))
             outcome.url, outcome.handle = run.url, run
-            if child is not None and not Phase(outcome.phase).terminal:
-                outcome.phase = Phase.RUNNING if child.terminal else child
     return run
 
 
 def wait(sweep: Sweep) -> list[JobOutcome]:
-    from ._report import summary
+    """Follow the driver run's children until it ends, showing and journaling each change; then the summary."""
+    from ._driver_follow import ChildView, follow
+    from ._report import Progress, summary
 
     run = refresh(sweep)
+    sweep._write_back()
     if not _phase(run).terminal:
-        run.wait(quiet=True)
-        refresh(sweep)
+        progress = Progress(len(sweep.outcomes), numbered=True)
+        for outcome in sweep.outcomes:
+            if Phase(outcome.phase).terminal:
+                progress.ended_before(outcome)
+            else:
+                progress.track(outcome)
+        view = ChildView(sweep.outcomes, run.url, progress)
+        try:
+            follow(run, view, sweep._write_back)
+            refresh(sweep)
+            view.settle(sweep.outcomes)
+        finally:
+            progress.close()
     summary(sweep.outcomes)
     return sweep.outcomes
 

@@ -148,6 +148,25 @@ class Progress:
         prefix = f"Flyte run submitted [{outcome.num}]" if self.numbered else "Flyte run submitted"
         self._line(f"{prefix}: {outcome.url}")
 
+    def expect(self, total: int) -> None:
+        """More jobs than first counted: a sampling sweeper's trials, known as they start."""
+        with self._lock:
+            self.total = max(self.total, total)
+
+    def ended_before(self, outcome: JobOutcome) -> None:
+        """Counted as done, without a line: the job ended before this view began (`flyte hydra wait` of a sweep)."""
+        with self._lock:
+            self._move(outcome)
+            self.finished_count += 1
+
+    def started(self, outcome: JobOutcome, where: str = "") -> None:
+        """A job seen starting somewhere else (a cluster driver's child action): counted, and a line of its own."""
+        self.track(outcome)
+        if not self._every_event:
+            return
+        overrides = " ".join(outcome.overrides) or "no overrides"
+        self._line(f"job #{outcome.num} {outcome.phase} [{overrides}] {where}".rstrip())
+
     def finished(self, outcome: JobOutcome) -> None:
         with self._lock:
             self._move(outcome)
