@@ -13,7 +13,7 @@ import flyte.remote
 import pytest
 from apps import driver_tasks
 from cli_support import flyte_cli
-from conftest import APPS, run_script, submit_without_waiting
+from conftest import APPS, submit_without_waiting
 from omegaconf import OmegaConf
 
 from flyteplugins.hydra import FlyteHydraError, RunResult, Sweep, SweepFailedError, hydra_sweep
@@ -245,13 +245,3 @@ def test_a_sampling_sweep_needs_its_config_directory_under_the_root_dir(nested, 
         hydra_sweep(driver_tasks.objective, config_path=str(conf), config_name="app", driver="cluster",
                     overrides=["hydra/sweeper=optuna", "hydra.sweeper.n_trials=2", "x=interval(0, 1)"])  # fmt: skip
     assert nested.counters.get("CreateRun", 0) == 0
-
-
-def test_the_hydra_main_launcher_refuses_the_cluster_driver(flyte_loopback, tmp_path):
-    proc = run_script(
-        APPS / "hydra_app.py", "--multirun", "hydra/launcher=flyte", "+task=probe", "x=1,2",
-        "hydra.launcher.driver=cluster", f"hydra.sweep.dir={tmp_path}", cwd=APPS,
-    )  # fmt: skip
-    assert proc.returncode != 0
-    assert "hydra.launcher.driver=cluster is not available to a @hydra.main app" in proc.stderr
-    assert flyte_loopback.counters.get("CreateRun", 0) == 0

@@ -57,6 +57,7 @@ class Launch:
     ) -> None:
         self.path, self.tmp_path, self.capfd, self.caplog, self.env = path, tmp_path, capfd, caplog, env
         self.count = 0
+        self.cwd = APPS  # where the launcher's app runs: flyte's root_dir, i.e. what a remote run bundles
 
     @property
     def multirun(self) -> bool:
@@ -95,7 +96,7 @@ class Launch:
     def _launcher(self, options: dict[str, Any], overrides: list[str]) -> tuple[str | None, dict[str, Any]]:
         settings = [f"hydra.launcher.{name}={_hydra_value(value)}" for name, value in options.items()]
         args = ["--multirun", "hydra/launcher=flyte", "+task=probe", *settings, *overrides]
-        proc = run_script(HYDRA_APP, *args, cwd=APPS)
+        proc = run_script(HYDRA_APP, *args, cwd=self.cwd)
         print(proc.stdout, proc.stderr)
         return (proc.stderr or "failed") if proc.returncode else None, {"returncode": proc.returncode}
 
@@ -241,13 +242,19 @@ def probe_driver(launch: Launch, remote: Any) -> None:
         ran = launch({"mode": "remote", "driver": "cluster"})
         _refused(ran, "driver", "sweep")
         return
-    if launch.path == "launcher_multirun":
-        # A @hydra.main app's jobs are its own Python function: there is no task to hand a cluster driver.
-        ran = launch({"mode": "remote", "driver": "cluster"})
-        _refused(ran, "hydra.launcher.driver=cluster", "@hydra.main", "flyte hydra run")
-        return
     server = remote()
     server.nested = True
+    if launch.path == "launcher_multirun":
+        # The app's sweep runs inside the driver run; each job's own flyte.run is spawned by the driver.
+        launch.cwd = APPS.parent  # the app imports `apps.tasks`: bundle from the folder holding the package
+        ran = launch({"mode": "remote", "driver": "cluster"})
+        assert ran.error is None, ran.error
+        driver, *jobs = server.requests("CreateRun")
+        name = driver.message.run_id.name
+        assert [r.message.run_spec.relation.related_to.name for r in jobs] == [name, name], "spawned by the driver"
+        assert sorted(job["run"] for job in ran.jobs) == sorted(set(server.runs()) - {name}), ran.jobs
+        assert "2 succeeded, 0 failed" in ran.output
+        return
     ran = launch({"mode": "remote", "driver": "cluster"})
     assert ran.error is None, ran.error
     assert server.counters["CreateRun"] == 1, "the cluster driver is the only run the client creates"

@@ -9,6 +9,7 @@ that submitted it aborts what it gets back once the sweep is stopping). Every wa
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -76,7 +77,10 @@ def stop_runs(tracker: Tracker, why: str, seconds: float = ABORT_SECONDS) -> lis
         if _stop(tracker, outcome, why, deadline):
             aborted.append(outcome)
 
-    threads = [threading.Thread(target=stop, args=(o,), daemon=True, name="flyte-hydra-abort") for o in going]
+    threads = [  # in the caller's context, which may hold a context-scoped flyte init config (see DaemonWorkers)
+        threading.Thread(target=contextvars.copy_context().run, args=(stop, o), daemon=True, name="flyte-hydra-abort")
+        for o in going
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -354,19 +354,20 @@ def outcomes_from(result: DriverResult, url: str | None) -> list[JobOutcome]:
     outcomes = []
     for record in result.jobs:
         phase = Phase.of(record.phase)
+        job_url = record.url or url  # an app-driven job is a run of its own, with its own URL
         outcome = JobOutcome(
             record.num,
             record.overrides,
             phase=phase,
-            url=url,
+            url=job_url,
             run_name=record.action,
             started=record.started,
             finished=record.finished,
         )
         if phase == Phase.SUCCEEDED:
-            outcome.result = RunResult(record.value, url=url, phase=phase, action=record.action)
+            outcome.result = RunResult(record.value, url=job_url, phase=phase, action=record.action)
         else:
-            outcome.error = RemoteRunError(phase.value, url, record.error)
+            outcome.error = RemoteRunError(phase.value, job_url, record.error)
         outcomes.append(outcome)
     return outcomes
 

@@ -63,7 +63,10 @@ class DriverPlan:
 
 @dataclass
 class ChildRecord:
-    """One job as the driver saw it: the phase and value of its child action, or why it has none."""
+    """One job as the driver saw it: the phase and value of its child action, or why it has none.
+
+    A job of an app-driven sweep (`_driver_app`) is a run of its own: `action` is its run's name, `url` its URL.
+    """
 
     num: int
     overrides: list[str]
@@ -71,6 +74,7 @@ class ChildRecord:
     value: Any = None
     error: str | None = None
     action: str | None = None
+    url: str | None = None
     group: str | None = None
     started: float | None = None
     finished: float | None = None
@@ -84,6 +88,7 @@ class ChildRecord:
             "result": self.value,
             "error": self.error,
             "run_name": self.action,
+            "url": self.url,
             "started": self.started,
             "finished": self.finished,
         }

@@ -5,7 +5,8 @@ Its journal header names the driver run (`driver_run`), and the run carries the 
 `Sweep.open` finds it by directory or by id. While the driver runs, each job's phase comes from its
 child action (one listing of the run's children, matched by the job's group, `#<num> <overrides>`;
 see `_driver_follow`); once it has finished, everything comes from the driver's own result.
-Aborting the sweep aborts the driver, which aborts its children.
+Aborting the sweep aborts the driver, which aborts its children; a `@hydra.main` app's driver
+(`driver_task: app`) has runs of its own as jobs, aborted after it.
 """
 
 from __future__ import annotations
@@ -115,6 +116,10 @@ def abort(sweep: Sweep, reason: str) -> list[JobOutcome]:
     if _phase(run).terminal:
         return []
     run.abort(reason=reason)
+    if sweep.header.get("driver_task") == "app":
+        from ._driver_app import abort_spawned
+
+        abort_spawned(run, reason)  # an app's jobs are runs of their own, not children of the driver
     chosen = [o for o in sweep.outcomes if not Phase(o.phase).terminal]
     for outcome in chosen:
         outcome.phase, outcome.finished = Phase.ABORTED, time.time()

@@ -2,7 +2,8 @@
 
 This is the one adapter between Hydra's `launch(job_overrides, initial_job_idx)` protocol and the
 shared executor. Hydra imports the module that subclasses it while scanning `hydra_plugins`, so
-nothing heavy (notably `flyte`) is imported at module level.
+nothing heavy (notably `flyte`) is imported at module level. With `hydra.launcher.driver=cluster` it
+hands the whole sweep to one driver run instead (`_driver_app`), which runs this launcher inside.
 """
 
 from __future__ import annotations
@@ -54,20 +55,6 @@ def check_sweeper_compatible(config: DictConfig, options: LaunchOptions, surface
             )
 
 
-def refuse_cluster_driver(options: LaunchOptions, surface: Surface) -> None:
-    """A `@hydra.main` app's jobs are its own Python function: there is no entry task to hand a driver."""
-    if options.driver != "cluster":
-        return
-    from ._options import knob
-
-    raise ConfigurationError(
-        f"{knob('driver', surface)}=cluster is not available to a @hydra.main app: each of its jobs is the app's "
-        "own Python function, which calls flyte itself, so there is no Flyte task the cluster driver could start "
-        "as a child. Launch the entry task with `flyte hydra run --multirun --driver cluster FILE TASK ...` or "
-        "`hydra_sweep(task, ..., driver='cluster')`, or drop the setting to sweep from here."
-    )
-
-
 class FlyteLauncher(Launcher):
     """Runs Hydra jobs as Flyte runs: in-process (`mode=local`) or on a Flyte cluster (`mode=remote`).
 
@@ -85,6 +72,7 @@ class FlyteLauncher(Launcher):
         self.hydra_context: HydraContext | None = None
         self.outcomes: list[JobOutcome] = []
         self._journal_started = False
+        self._driven: list[JobOutcome] | None = None  # with driver=cluster: the driver's outcomes
 
     @classmethod
     def for_request(cls, request: LaunchRequest) -> FlyteLauncher:
@@ -119,7 +107,6 @@ class FlyteLauncher(Launcher):
 
         assert self.config is not None
         options = self.options
-        refuse_cluster_driver(options, self.surface)
         check_sweeper_compatible(self.config, options, self.surface)
         if options.mode == "remote" and not options.dry_run:
             ensure_remote_ready()
@@ -201,6 +188,8 @@ class FlyteLauncher(Launcher):
         from ._sweep import refresh
 
         assert self.config is not None and self.task_function is not None and self.hydra_context is not None
+        if self.options.driver == "cluster" and not self.options.dry_run:
+            return self._launch_driven(job_overrides, initial_job_idx)
         state = self._rerun_state(self.options)
         if state is not None:
             self._options = state.mode_for(self.options)
@@ -237,6 +226,28 @@ class FlyteLauncher(Launcher):
                 assert state is not None
                 results.append(self._recorded_return(overrides, state.jobs[num]["result"]))
         return results
+
+    def _launch_driven(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
+        """driver=cluster: the first batch submits the whole sweep as one driver run (see `_driver_app`).
+
+        The basic sweeper then gets each batch's results from the driver's; a sampling sweeper (Optuna, ...)
+        would choose further trials here, so once the driver's study is over this process exits with its status.
+        """
+        from ._driver_app import job_returns, submit_app_sweep
+        from ._hydra_compat import BASIC_SWEEPER
+        from ._mode import ensure_remote_ready
+
+        assert self.config is not None
+        options = self.options
+        # The driver waits for its trials, so a sampling sweeper gets its results even with wait=false here.
+        check_sweeper_compatible(self.config, options.replace(wait=True), self.surface)
+        if self._driven is None:
+            ensure_remote_ready()
+            self._driven = submit_app_sweep(self, job_overrides, initial_job_idx)
+            self.outcomes = list(self._driven)
+            if OmegaConf.select(self.config, "hydra.sweeper._target_", default=BASIC_SWEEPER) != BASIC_SWEEPER:
+                raise SystemExit(0 if all(o.ok for o in self._driven) else 1)
+        return job_returns(self._driven, job_overrides, initial_job_idx)
 
     @staticmethod
     def _recorded_return(overrides: Sequence[str], value: Any) -> JobReturn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import queue
 import signal
@@ -48,8 +49,11 @@ class DaemonWorkers:
         self._inbox: queue.Queue[Any] = queue.Queue()
         self._outbox: queue.Queue[Done] = queue.Queue()
         self._work = work
+        # Each thread runs in a copy of its creator's context: a context-scoped flyte init config (local
+        # mode's client-less one, the app driver's in-cluster one) holds in the workers too.
         self._threads = [
-            threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True) for i in range(max(1, count))
+            threading.Thread(target=contextvars.copy_context().run, args=(self._loop,), name=f"{name}-{i}", daemon=True)
+            for i in range(max(1, count))
         ]
         for thread in self._threads:
             thread.start()
