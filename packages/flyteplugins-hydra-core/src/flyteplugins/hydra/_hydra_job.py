@@ -109,6 +109,7 @@ def run_job(
             _save_yaml(job.task, "config.yaml", folder)
             _save_yaml(job.node.holder, "hydra.yaml", folder)
             _save_yaml(hydra.overrides.task, "overrides.yaml", folder)
+        job.fix_hydra_values()  # after config.yaml, which Hydra writes as composed
         with env_override(hydra.job.env_set):
             callbacks.on_job_start(config=config, task_function=task_function)
             try:

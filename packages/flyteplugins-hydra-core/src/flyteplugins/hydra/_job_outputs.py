@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
+    from ._compose import ComposedJob
+
 URL_FILE = "flyte_run_url.txt"
 
 
@@ -93,6 +95,7 @@ class _Shared:
     subdir: Any
     job_name: str
     log_files: dict[str, Any]
+    output_subdir: Any = None
     text: str | None = None
 
 
@@ -174,6 +177,7 @@ class JobOutputs:
             subdir=_raw(hydra.sweep, "subdir"),
             job_name=str(hydra.job.name),
             log_files={name: _raw(handlers[name], "filename") for name in handlers},
+            output_subdir=hydra.output_subdir,
         )
         return output_dir
 
@@ -206,18 +210,26 @@ class JobOutputs:
         self._logs.repoint(filename)
         return output_dir
 
-    def write(self, cfg: DictConfig, *, sweep: bool) -> str | None:
+    def write(self, cfg: DictConfig, *, sweep: bool, job: ComposedJob | None = None) -> str | None:
         """Set `hydra.runtime.output_dir`, create that folder and point the job's log there.
 
-        Call it while `cfg` still has its `hydra` node (before `task_config`), then `snapshot`;
-        returns the job's folder, or None when the config has no `hydra` node or nothing is written.
+        Call it with the job's whole config (`job.activate()`'s), then `snapshot`; returns the job's
+        folder, or None when the config has no `hydra` node or nothing is written. A `job` that shares
+        its `hydra` node with the jobs before it (a value-only sweep job) is laid out from what it
+        already knows, without reading its node again.
         """
         if not self.enabled or "hydra" not in cfg:
             return None
-        hydra = cfg.hydra
-        task_lines = [str(line) for line in hydra.overrides.task]
-        key = self._key(hydra, task_lines)
         shared = self._shared
+        if job is not None and job.derived is not None and job.output_dir is not None:
+            if shared is not None and shared.key is job.node:
+                return self._like_before(job, cfg, shared)
+            key: Any = job.node
+            task_lines = list(job.derived.overrides)
+        else:
+            task_lines = [str(line) for line in cfg.hydra.overrides.task]
+            key = self._key(cfg.hydra, task_lines)
+        hydra = cfg.hydra
         if shared is None or shared.key != key:
             output_dir = self._first(cfg, key, sweep=sweep)
             self._job = {"hydra": None}
@@ -230,6 +242,31 @@ class JobOutputs:
                 "override_dirname": hydra.job.override_dirname,
             }
         self._job.update(lines=task_lines, output_dir=output_dir, subdir=hydra.output_subdir)
+        return output_dir
+
+    def _like_before(self, job: ComposedJob, cfg: DictConfig, shared: _Shared) -> str:
+        """A value-only job after the first: its folder and fields are the job's own, the rest is shared."""
+        from omegaconf import OmegaConf
+
+        assert job.output_dir is not None and job.derived is not None
+        output_dir = job.output_dir
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+
+        def filename(name: str) -> str:
+            if shared.log_files.get(name) == _DEFAULT_LOG_FILE:
+                return os.path.join(output_dir, f"{shared.job_name}.log")
+            return str(OmegaConf.select(cfg, f"hydra.job_logging.handlers.{name}.filename"))
+
+        self._logs.repoint(filename)
+        self._job = {
+            "hydra": shared.hydra,
+            "num": job.num if job.num is not None else job.node.base_num,
+            "id": str(job.num) if job.num is not None else job.node.base_id,
+            "override_dirname": job.derived.override_dirname,
+            "lines": list(job.derived.overrides),
+            "output_dir": output_dir,
+            "subdir": shared.output_subdir,
+        }
         return output_dir
 
     def _hydra_snapshot(self) -> str:
