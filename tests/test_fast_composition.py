@@ -135,10 +135,11 @@ def check_differential(config_path, config_name, sweep, constants):
     fast = [fast_or_error(composer, job, num) for num, job in jobs]
     for (num, job), (seen, task) in zip(jobs, fast):
         expected = hydra_or_error(loader, plan.primary, job, num)
+        got = seen
         if isinstance(seen, dict) and isinstance(expected, dict):
-            seen = {**seen, "task": as_written(seen["task"], expected["task"])}
+            got = {**seen, "task": as_written(seen["task"], expected["task"])}
             expected = {**expected, "task": as_written(expected["task"], expected["task"])}
-        assert seen == expected, job
+        assert got == expected, job
         if task is not None:
             # Read again once other jobs have been current: still this job's own values.
             assert OmegaConf.to_container(task, resolve=True, throw_on_missing=False) == seen["resolved"], job

@@ -8,6 +8,7 @@ the primary config is composed once and each job once more, through Hydra's `Con
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,7 @@ def plan_grid_sweep(loader: ConfigLoader, config_name: str | None, overrides: Se
 
 
 SWEEP_DIR = ("hydra.sweep.dir", "hydra.sweep.subdir")
+_NOW = re.compile(r"\$\{now:[^${}\\]*\}")
 RUN_DIR = ("hydra.run.dir", None)
 
 
@@ -150,10 +152,43 @@ class _HydraNode:
         OmegaConf.set_readonly(node, True)
         self.flags = dict(flags)
         self.current: ComposedJob | None = None
+        self._steady: dict[str, str] = {}
         # The composed values (often `???`), written back for an unnumbered job.
         self.base_num = node.job._get_node("num")._value()
         self.base_id = node.job._get_node("id")._value()
         self.base_output_dir = node.runtime._get_node("output_dir")._value()
+
+    def _raw(self, key: str) -> Any:
+        """The value at `key` (`hydra.` + a path in this node) as written, or None if it is not a leaf here."""
+        parent: Any = self.node
+        *path, leaf = key.split(".")[1:]
+        for part in path:
+            parent = parent._get_node(part)
+            if parent is None:
+                return None
+        node = parent._get_node(leaf)
+        return node._value() if node is not None else None
+
+    def steady(self, whole: DictConfig, key: str) -> str:
+        """`key` resolved in `whole`; once only when no job can change it (plain text, `${now:...}` at most).
+
+        Resolving a `hydra.sweep.dir` parses its interpolations again every time; `now` keeps its
+        first answer on the config the jobs share, so such a value is the same for every job.
+        """
+        from omegaconf import OmegaConf
+
+        known = self._steady.get(key)
+        if known is not None:
+            return known
+        value = str(OmegaConf.select(whole, key))
+        raw = self._raw(key)
+        if isinstance(raw, str) and "\\" not in raw and "${" not in _NOW.sub("", raw):
+            self._steady[key] = value
+        return value
+
+    def is_job_num(self, key: str) -> bool:
+        """Whether `key` is written as `${hydra.job.num}` (Hydra's default `hydra.sweep.subdir`)."""
+        return self._raw(key) == "${hydra.job.num}"
 
     def show(self, task: DictConfig) -> DictConfig:
         """Make `task`'s top-level nodes the frame's (the node's siblings), and a config of both for the job.
@@ -261,9 +296,10 @@ class ComposedJob:
         instance.cfg = node.holder  # type: ignore[assignment]
         if self.output_dir is None and self._output_keys is not None:
             job_dir, sub_dir = self._output_keys
-            output_dir = str(OmegaConf.select(whole, job_dir))
+            output_dir = node.steady(whole, job_dir)
             if sub_dir is not None:
-                output_dir = os.path.join(output_dir, str(OmegaConf.select(whole, sub_dir)))
+                sub = str(self.num) if node.is_job_num(sub_dir) else str(OmegaConf.select(whole, sub_dir))
+                output_dir = os.path.join(output_dir, sub)
             self.output_dir = os.path.abspath(output_dir)
             _set_leaf(node.node._get_node("runtime"), "output_dir", self.output_dir)
         return whole
@@ -318,6 +354,7 @@ class SweepComposer:
         self._template: bytes | None = None
         self._template_node: _HydraNode | None = None
         self._template_refs: list[tuple[Any, ...]] = []
+        self._naming: dict[str, Any] = {}
         self._template_lines: list[str] = []
         self._template_keys: list[str] = []
         self._is_group: dict[str, bool] = {}
@@ -365,6 +402,12 @@ class SweepComposer:
         self._template = pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL)
         self._template_node = _HydraNode(hydra, cfg)
         self._template_refs = hydra_refs(cfg)
+        naming = hydra.job.config.override_dirname
+        self._naming = {
+            "kv_sep": naming.kv_sep,
+            "item_sep": naming.item_sep,
+            "exclude_keys": list(naming.exclude_keys),
+        }
         self._template_lines, self._template_keys = lines, [o.key_or_group for o in parsed]
 
     def _from_template(self, lines: list[str], parsed: list[Any], num: int | None) -> ComposedJob | None:
@@ -394,10 +437,7 @@ class SweepComposer:
                     refs.append(tuple(override.key_or_group.split(".")))
         except OmegaConfBaseException:
             return None
-        naming = node.node.job.config.override_dirname
-        dirname = overrides_dirname(
-            parsed, kv_sep=naming.kv_sep, item_sep=naming.item_sep, exclude_keys=naming.exclude_keys
-        )
+        dirname = overrides_dirname(parsed, **self._naming)
         OmegaConf.copy_cache(from_config=self.primary, to_config=task)
         return ComposedJob(
             task, num, node, derived=_Derived(lines, dirname), output_keys=_output_keys(num), hydra_refs=refs

@@ -58,17 +58,19 @@ def hydra_refs(cfg: DictConfig) -> list[Path]:
     return found
 
 
-def _locate(cfg: DictConfig, path: Path) -> Any:
+def _locate(cfg: DictConfig, path: Path) -> tuple[Any, Any] | None:
+    """The container holding the value at `path`, and its key there (None if the path is gone)."""
     from omegaconf import ListConfig
+
+    def key_in(parent: Any, key: Any) -> Any:
+        return int(key) if isinstance(parent, ListConfig) and isinstance(key, str) and key.isdigit() else key
 
     parent: Any = cfg
     for key in path[:-1]:
-        if isinstance(parent, ListConfig) and isinstance(key, str):
-            key = int(key) if key.isdigit() else key
-        parent = parent._get_node(key) if parent is not None else None
+        parent = parent._get_node(key_in(parent, key))
         if parent is None or not hasattr(parent, "_get_node"):
             return None
-    return parent
+    return parent, key_in(parent, path[-1])
 
 
 def _spliced(raw: str) -> str | None:
@@ -97,10 +99,10 @@ def fix_hydra_values(cfg: DictConfig, refs: list[Path]) -> None:
     from omegaconf import Container, OmegaConf, flag_override
 
     for path in refs:
-        parent = _locate(cfg, path)
-        if parent is None:
+        located = _locate(cfg, path)
+        if located is None:
             continue
-        key = path[-1]
+        parent, key = located
         node = parent._get_node(key)
         raw = node._value() if node is not None else None
         if not mentions_hydra(raw):
