@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from ._compose import ComposedJob
+    from ._job_outputs import Snapshots
 
 
 class LazyJobReturn(JobReturn):
@@ -43,13 +44,6 @@ class LazyJobReturn(JobReturn):
     @hydra_cfg.setter
     def hydra_cfg(self, value: DictConfig | None) -> None:
         self._hydra_cfg = value
-
-
-def _save_yaml(cfg: Any, filename: str, folder: Path) -> None:
-    from omegaconf import OmegaConf
-
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / filename).write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
 
 
 def _flush_logs() -> None:
@@ -78,7 +72,12 @@ def _change_dir(chdir: bool | None) -> bool:
 
 
 def run_job(
-    *, hydra_context: HydraContext, task_function: TaskFunction, job: ComposedJob, may_chdir: bool = True
+    *,
+    hydra_context: HydraContext,
+    task_function: TaskFunction,
+    job: ComposedJob,
+    snapshots: Snapshots,
+    may_chdir: bool = True,
 ) -> JobReturn:
     """Run `task_function` on `job` as Hydra's `run_job` does for a sweep job (`hydra.sweep.dir`/`subdir`).
 
@@ -105,10 +104,7 @@ def run_job(
         ret.working_dir = job.output_dir if chdir else os.getcwd()
         configure_log(hydra.job_logging, hydra.verbose)
         if hydra.output_subdir is not None:
-            folder = Path(job.output_dir) / str(hydra.output_subdir)
-            _save_yaml(job.task, "config.yaml", folder)
-            _save_yaml(job.node.holder, "hydra.yaml", folder)
-            _save_yaml(hydra.overrides.task, "overrides.yaml", folder)
+            snapshots.write(Path(job.output_dir) / str(hydra.output_subdir), job)
         job.fix_hydra_values()  # after config.yaml, which Hydra writes as composed
         with env_override(hydra.job.env_set):
             callbacks.on_job_start(config=config, task_function=task_function)

@@ -80,6 +80,61 @@ def _raw(node: Any, key: str) -> Any:
     return OmegaConf.to_container(node, resolve=False).get(key) if OmegaConf.is_dict(node) else None
 
 
+def _put_job(text: str, fields: dict[str, Any]) -> str:
+    for key, placeholder in _PLACEHOLDER.items():
+        text = _put(text, placeholder, fields[key])
+    return text
+
+
+def _with_placeholders(hydra: dict[str, Any]) -> dict[str, Any]:
+    """`{"hydra": ...}` with a placeholder at each leaf that differs between jobs sharing a node."""
+    return {
+        "hydra": {
+            **hydra,
+            "job": {**hydra["job"], **{k: _PLACEHOLDER[k] for k in ("num", "id", "override_dirname")}},
+            "overrides": {**hydra["overrides"], "task": _PLACEHOLDER["lines"]},
+            "runtime": {**hydra["runtime"], "output_dir": _PLACEHOLDER["output_dir"]},
+        }
+    }
+
+
+class Snapshots:
+    """`.hydra/{config,hydra,overrides}.yaml` of launcher jobs, with the content Hydra's `run_job` gives them.
+
+    Hydra renders each file with `OmegaConf.to_yaml` (pure-Python YAML, about 6 ms for the `hydra`
+    node alone). Here the files are dumped through libyaml, and the `hydra.yaml` of jobs that share
+    their `hydra` node is rendered once per node, each job's own leaves put in.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}
+
+    def _hydra_text(self, job: ComposedJob) -> str:
+        if job.derived is None:
+            return _yaml(_container(job.node.holder))
+        known = self._texts.get(id(job.node))
+        if known is None or known[0] is not job.node:
+            known = self._texts[id(job.node)] = (job.node, _yaml(_with_placeholders(_container(job.node.node))))
+        num = job.num if job.num is not None else job.node.base_num
+        return _put_job(
+            known[1],
+            {
+                "num": num,
+                "id": str(job.num) if job.num is not None else job.node.base_id,
+                "override_dirname": job.derived.override_dirname,
+                "lines": list(job.derived.overrides),
+                "output_dir": job.output_dir,
+            },
+        )
+
+    def write(self, folder: Path, job: ComposedJob) -> None:
+        """The three files of `job` (Hydra's current job), in `folder` (`<output dir>/<hydra.output_subdir>`)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.yaml").write_text(_yaml(_container(job.task)), encoding="utf-8")
+        (folder / "hydra.yaml").write_text(self._hydra_text(job), encoding="utf-8")
+        (folder / "overrides.yaml").write_text(_yaml(job.overrides), encoding="utf-8")
+
+
 @dataclass
 class _Shared:
     """What every job of a launch shares with its first job, as long as its Hydra settings are the first job's.
@@ -282,18 +337,8 @@ class JobOutputs:
         if job["hydra"] is None or shared is None:
             return _yaml(_container(HydraConfig.instance().cfg))
         if shared.text is None:
-            first = shared.hydra["hydra"]
-            hydra = {
-                **first,
-                "job": {**first["job"], **{k: _PLACEHOLDER[k] for k in ("num", "id", "override_dirname")}},
-                "overrides": {**first["overrides"], "task": _PLACEHOLDER["lines"]},
-                "runtime": {**first["runtime"], "output_dir": _PLACEHOLDER["output_dir"]},
-            }
-            shared.text = _yaml({"hydra": hydra})
-        text = shared.text
-        for key, placeholder in _PLACEHOLDER.items():
-            text = _put(text, placeholder, job[key])
-        return text
+            shared.text = _yaml(_with_placeholders(shared.hydra["hydra"]))
+        return _put_job(shared.text, job)
 
     def snapshot(self, output_dir: str | None, task_cfg: DictConfig) -> None:
         """`.hydra/config.yaml`, `hydra.yaml` and `overrides.yaml`, as Hydra's `run_job` writes them.

@@ -17,6 +17,7 @@ from hydra.plugins.launcher import Launcher
 from omegaconf import OmegaConf
 
 from ._errors import ConfigurationError
+from ._job_outputs import Snapshots
 
 if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction
@@ -85,6 +86,7 @@ class FlyteLauncher(Launcher):
         self.hydra_context: HydraContext | None = None
         self.outcomes: list[JobOutcome] = []
         self._journal_started = False
+        self._snapshots = Snapshots()
 
     @classmethod
     def for_request(cls, request: LaunchRequest) -> FlyteLauncher:
@@ -134,7 +136,7 @@ class FlyteLauncher(Launcher):
         from ._task_env import task_env_key_scope
 
         assert self.config is not None and self.hydra_context is not None
-        config, context, task_function = self.config, self.hydra_context, self.task_function
+        config, context, task_function, snapshots = self.config, self.hydra_context, self.task_function, self._snapshots
 
         def prepare() -> ComposedJob:
             log.info(f"\t#{num} : {' '.join(overrides)}")
@@ -146,7 +148,9 @@ class FlyteLauncher(Launcher):
 
         def start(job: ComposedJob) -> Any:
             with task_env_key_scope(self.options.task_env_key):
-                ret = run_job(hydra_context=context, task_function=task_function, job=job, may_chdir=may_chdir)
+                ret = run_job(
+                    hydra_context=context, task_function=task_function, job=job, snapshots=snapshots, may_chdir=may_chdir
+                )
             returns[num] = ret
             configure_log(config.hydra.hydra_logging, config.hydra.verbose)
             value = job_return_value(ret)
