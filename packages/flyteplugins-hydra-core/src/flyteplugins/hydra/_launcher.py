@@ -17,6 +17,7 @@ from hydra.plugins.launcher import Launcher
 from omegaconf import OmegaConf
 
 from ._errors import ConfigurationError
+from ._hydra_job import JobLogging
 from ._job_outputs import Snapshots
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class FlyteLauncher(Launcher):
         self.outcomes: list[JobOutcome] = []
         self._journal_started = False
         self._snapshots = Snapshots()
+        self._logs = JobLogging()
 
     @classmethod
     def for_request(cls, request: LaunchRequest) -> FlyteLauncher:
@@ -136,7 +138,8 @@ class FlyteLauncher(Launcher):
         from ._task_env import task_env_key_scope
 
         assert self.config is not None and self.hydra_context is not None
-        config, context, task_function, snapshots = self.config, self.hydra_context, self.task_function, self._snapshots
+        config, context, task_function = self.config, self.hydra_context, self.task_function
+        snapshots, logs = self._snapshots, self._logs
 
         def prepare() -> ComposedJob:
             log.info(f"\t#{num} : {' '.join(overrides)}")
@@ -149,10 +152,15 @@ class FlyteLauncher(Launcher):
         def start(job: ComposedJob) -> Any:
             with task_env_key_scope(self.options.task_env_key):
                 ret = run_job(
-                    hydra_context=context, task_function=task_function, job=job, snapshots=snapshots, may_chdir=may_chdir
+                    hydra_context=context,
+                    task_function=task_function,
+                    job=job,
+                    snapshots=snapshots,
+                    logs=logs,
+                    may_chdir=may_chdir,
                 )
             returns[num] = ret
-            configure_log(config.hydra.hydra_logging, config.hydra.verbose)
+            logs.launcher(config)
             value = job_return_value(ret)
             if ret.status == JobStatus.FAILED:
                 raise value
