@@ -130,7 +130,7 @@ def check_differential(config_path, config_name, sweep, constants):
         plan = plan_grid_sweep(loader, config_name, [*constants, *sweep])
     except Exception:
         return
-    composer = SweepComposer(loader, plan.primary)
+    composer = SweepComposer(loader, plan.primary, plan.parsed)
     jobs = list(enumerate(plan.job_overrides))
     fast = [fast_or_error(composer, job, num) for num, job in jobs]
     for (num, job), (seen, task) in zip(jobs, fast):
@@ -218,3 +218,25 @@ def test_hydra_config_inside_a_local_task_is_the_jobs_own(in_examples, tmp_path)
         (1, "imagenet_1", str(tmp_path / "imagenet_1")),
     ]
     assert [(s["cfg"]["data"]["job"], s["cfg"]["optimizer"]["lr"]) for s in seen] == [("job_0", 0.1), ("job_1", 0.2)]
+
+
+@pytest.mark.parametrize(
+    "sweep",
+    [
+        ["training.epochs=range(0,5)", "optimizer.lr=0.1,1e-3,true,null,abc,'with space',${x},nan"],
+        ["model.depth=range(0,1,0.25)", "+training.extra=a,b", "data.dataset=shuffle(a,b,c)"],
+    ],
+)
+def test_swept_lines_known_from_the_plan_are_what_parsing_them_gives(in_examples, sweep):
+    """The plan hands the composer each plain swept element's override, so no job line is parsed again."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    loader = make_config_loader("conf")
+    plan = plan_grid_sweep(loader, "training", sweep)
+    parser = OverridesParser.create(config_loader=loader)
+    assert plan.parsed
+    for line, override in plan.parsed.items():
+        assert override == parser.parse_override(line), line
+    lines = {line for job in plan.job_overrides for line in job}
+    assert set(plan.parsed) <= lines
+    assert not any(line.startswith("data.dataset=") for line in plan.parsed)  # shuffled: parsed per job

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +80,38 @@ class SweepPlan:
 
     primary: DictConfig
     job_overrides: list[list[str]]
+    parsed: dict[str, Any] = field(default_factory=dict)
+
+
+_PLAIN_ELEMENTS = (int, float, bool, str, type(None))
+
+
+def _sweep_elements(parsed: Sequence[Any]) -> dict[str, Any]:
+    """Each job line of the swept overrides with its `Override`, as parsing the line again would give it.
+
+    BasicSweeper writes a swept element as `key=<element as text>`; for a plain element (a number,
+    a bool, null, an unquoted string) parsing that line gives the sweep's own override with the
+    element as its value, so the line need not go through Hydra's parser once per job.
+    """
+    import dataclasses
+    import math
+
+    from hydra.core.override_parser.types import ChoiceSweep, RangeSweep, ValueType
+
+    known: dict[str, Any] = {}
+    for override in parsed:
+        sweep = override._value
+        if not isinstance(sweep, (ChoiceSweep, RangeSweep)) or sweep.shuffle:
+            continue
+        key = override.get_key_element()
+        for text, value in zip(override.sweep_string_iterator(), override.sweep_iterator()):
+            if type(value) not in _PLAIN_ELEMENTS or (isinstance(value, float) and math.isnan(value)):
+                continue
+            line = f"{key}={text}"
+            known[line] = dataclasses.replace(
+                override, _value=value, value_type=ValueType.ELEMENT, input_line=line, config_loader=None
+            )
+    return known
 
 
 def plan_grid_sweep(loader: ConfigLoader, config_name: str | None, overrides: Sequence[str]) -> SweepPlan:
@@ -95,7 +127,7 @@ def plan_grid_sweep(loader: ConfigLoader, config_name: str | None, overrides: Se
     arguments = [f"{k}={v}" for k, v in params.items()]
     arguments += OmegaConf.to_container(primary.hydra.overrides.task, resolve=False)  # type: ignore[operator]
     parsed = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
-    return SweepPlan(primary=primary, job_overrides=split_grid(parsed))
+    return SweepPlan(primary=primary, job_overrides=split_grid(parsed), parsed=_sweep_elements(parsed))
 
 
 SWEEP_DIR = ("hydra.sweep.dir", "hydra.sweep.subdir")
@@ -344,13 +376,14 @@ class SweepComposer:
     Template jobs copy only the template's task part; they share its `hydra` node (`_HydraNode`).
     """
 
-    def __init__(self, loader: ConfigLoader, primary: DictConfig) -> None:
+    def __init__(self, loader: ConfigLoader, primary: DictConfig, parsed: dict[str, Any] | None = None) -> None:
+        """`parsed`: job lines already parsed (`SweepPlan.parsed`); the others are parsed once each."""
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
         self.loader = loader
         self.primary = primary
         self._parser = OverridesParser.create(config_loader=loader)
-        self._parsed: dict[str, Any] = {}
+        self._parsed: dict[str, Any] = dict(parsed or {})
         self._template: bytes | None = None
         self._template_node: _HydraNode | None = None
         self._template_refs: list[tuple[Any, ...]] = []
