@@ -143,13 +143,22 @@ def _set_leaf(parent: Any, key: str, value: Any) -> None:
     """Set one existing leaf of a (read-only) node in place, as `read_write` plus an assignment would.
 
     `read_write`/`open_dict` on Hydra's large node re-derive every node's flags below it, on entry
-    and on exit: that was most of a sweep job's cost. Lifting the flag on the leaf alone is enough.
+    and on exit: that was most of a sweep job's cost. Lifting the flag on the leaf alone is enough
+    (what `flag_override(leaf, "readonly", False)` does, without a context manager per leaf).
     """
-    from omegaconf import flag_override
-
     node = parent._get_node(key)
-    with flag_override(node, "readonly", False):
+    flags = node._metadata.flags
+    before = flags.get("readonly")
+    flags["readonly"] = False
+    node._invalidate_flags_cache()
+    try:
         node._set_value(value)
+    finally:
+        if before is None:
+            del flags["readonly"]
+        else:
+            flags["readonly"] = before
+        node._invalidate_flags_cache()
 
 
 class _HydraNode:
