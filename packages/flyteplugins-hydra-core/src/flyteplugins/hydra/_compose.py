@@ -192,7 +192,9 @@ class _HydraNode:
         node._set_parent(self.frame)
         OmegaConf.set_readonly(node, True)
         self.flags = dict(flags)
+        # The current job and its whole config (kept only while it is current: a sweep keeps its jobs).
         self.current: ComposedJob | None = None
+        self.current_whole: DictConfig | None = None
         self._steady: dict[str, str] = {}
         # The composed values (often `???`), written back for an unnumbered job.
         self.base_num = node.job._get_node("num")._value()
@@ -296,7 +298,6 @@ class ComposedJob:
         self.derived = derived
         self._output_keys = output_keys
         self._hydra_refs = hydra_refs
-        self._whole: DictConfig | None = None
         self.output_dir: str | None = None
 
     @classmethod
@@ -329,9 +330,9 @@ class ComposedJob:
 
         node = self.node
         instance = HydraConfig.instance()
-        if node.current is self and instance.cfg is node.holder and self._whole is not None:
-            return self._whole
-        whole = self._whole = node.show(self.task)
+        if node.current is self and instance.cfg is node.holder and node.current_whole is not None:
+            return node.current_whole
+        whole = node.current_whole = node.show(self.task)
         node.write(node.node, self, self.output_dir)
         node.current = self
         instance.cfg = node.holder  # type: ignore[assignment]
