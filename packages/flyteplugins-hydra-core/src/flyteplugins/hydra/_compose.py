@@ -93,14 +93,15 @@ def _sweep_elements(parsed: Sequence[Any]) -> dict[str, Any]:
     a bool, null, an unquoted string) parsing that line gives the sweep's own override with the
     element as its value, so the line need not go through Hydra's parser once per job.
     """
-    import dataclasses
     import math
 
-    from hydra.core.override_parser.types import ChoiceSweep, RangeSweep, ValueType
+    from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
+
+    from ._hydra_compat import element_override, sweep_of
 
     known: dict[str, Any] = {}
     for override in parsed:
-        sweep = override._value
+        sweep = sweep_of(override)
         if not isinstance(sweep, (ChoiceSweep, RangeSweep)) or sweep.shuffle:
             continue
         key = override.get_key_element()
@@ -108,9 +109,7 @@ def _sweep_elements(parsed: Sequence[Any]) -> dict[str, Any]:
             if type(value) not in _PLAIN_ELEMENTS or (isinstance(value, float) and math.isnan(value)):
                 continue
             line = f"{key}={text}"
-            known[line] = dataclasses.replace(
-                override, _value=value, value_type=ValueType.ELEMENT, input_line=line, config_loader=None
-            )
+            known[line] = element_override(override, value, line)
     return known
 
 
@@ -139,7 +138,7 @@ def _output_keys(num: int | None) -> tuple[str, str | None] | None:
     return SWEEP_DIR if num is not None else None
 
 
-def _set_leaf(parent: Any, key: str, value: Any) -> None:
+def set_leaf(parent: Any, key: str, value: Any) -> None:
     """Set one existing leaf of a (read-only) node in place, as `read_write` plus an assignment would.
 
     `read_write`/`open_dict` on Hydra's large node re-derive every node's flags below it, on entry
@@ -250,13 +249,13 @@ class _HydraNode:
         """Write `job`'s own fields into `target` (this node, or a copy of it)."""
         numbered = job.num is not None
         node_job, runtime = target._get_node("job"), target._get_node("runtime")
-        _set_leaf(node_job, "id", str(job.num) if numbered else self.base_id)
-        _set_leaf(node_job, "num", job.num if numbered else self.base_num)
+        set_leaf(node_job, "id", str(job.num) if numbered else self.base_id)
+        set_leaf(node_job, "num", job.num if numbered else self.base_num)
         if job.derived is not None:
             # A ListConfig takes a new list whatever its flags (it lifts them while it fills itself).
             target._get_node("overrides")._get_node("task")._set_value(list(job.derived.overrides))
-            _set_leaf(node_job, "override_dirname", job.derived.override_dirname)
-        _set_leaf(runtime, "output_dir", output_dir if output_dir is not None else self.base_output_dir)
+            set_leaf(node_job, "override_dirname", job.derived.override_dirname)
+        set_leaf(runtime, "output_dir", output_dir if output_dir is not None else self.base_output_dir)
 
 
 @dataclass(frozen=True)
@@ -343,7 +342,7 @@ class ComposedJob:
                 sub = str(self.num) if node.is_job_num(sub_dir) else str(OmegaConf.select(whole, sub_dir))
                 output_dir = os.path.join(output_dir, sub)
             self.output_dir = os.path.abspath(output_dir)
-            _set_leaf(node.node._get_node("runtime"), "output_dir", self.output_dir)
+            set_leaf(node.node._get_node("runtime"), "output_dir", self.output_dir)
         return whole
 
     def fix_hydra_values(self) -> DictConfig:

@@ -90,7 +90,7 @@ class JobLogging:
         """`configure_log(hydra.job_logging, hydra.verbose)` for `job`, Hydra's current job."""
         from omegaconf import OmegaConf
 
-        from ._compose import _set_leaf
+        from ._compose import set_leaf
 
         if job.derived is None or hydra.job_logging is None:
             configure_log(hydra.job_logging, hydra.verbose)
@@ -110,7 +110,7 @@ class JobLogging:
             parent = plain
             for part in parents:
                 parent = parent._get_node(int(part) if part.isdigit() and OmegaConf.is_list(parent) else part)
-            _set_leaf(parent, int(leaf) if leaf.isdigit() and OmegaConf.is_list(parent) else leaf, value)
+            set_leaf(parent, int(leaf) if leaf.isdigit() and OmegaConf.is_list(parent) else leaf, value)
         configure_log(plain, hydra.verbose)
 
     def launcher(self, config: DictConfig) -> None:
