@@ -3,11 +3,16 @@
 Both sides run the same trivial task over the same composed walkthrough config in one warm
 process; the marginal cost is (t(120 jobs) - t(20 jobs)) / 100, which cancels fixed start-up.
 Wall and CPU time are both shown: on a shared machine wall time also measures the neighbours.
+Each sweep writes into a new folder, as Hydra's default `multirun/<date>/<time>` does: rewriting
+the folders of an earlier sweep costs the file system more (truncating files) than creating them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 
 from _common import best_of_both, table, trivial_local_sweep, use_walkthrough
@@ -29,8 +34,12 @@ def main() -> str:
         for i in range(n):
             flyte.with_runcontext(mode="local").run(tasks.trivial, cfg=cfg)
 
+    base = "/tmp/flyte-hydra-bench"
+    os.makedirs(base, exist_ok=True)
+    folders = tempfile.mkdtemp(prefix="sweeps-", dir=base)
+
     def sweep(n: int) -> None:
-        trivial_local_sweep(n, "/tmp/flyte-hydra-bench/sweep")
+        trivial_local_sweep(n, tempfile.mkdtemp(dir=folders))
 
     floor(5)
     sweep(5)
@@ -41,6 +50,7 @@ def main() -> str:
 
     floor_wall, floor_cpu = per_job(floor)
     sweep_wall, sweep_cpu = per_job(sweep)
+    shutil.rmtree(folders, ignore_errors=True)
     return table(
         "Local hydra_sweep, marginal ms per job",
         ["path", "wall ms/job", "CPU ms/job", "x floor (wall / CPU)", "target"],

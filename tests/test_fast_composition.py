@@ -21,7 +21,7 @@ WALKTHROUGH_VALUES = {
     "training.epochs": st.integers(1, 500).map(str),
     "training.batch_size": st.sampled_from(["16", "32", "64", "128"]),
     "optimizer.lr": st.floats(1e-6, 1.0, allow_nan=False).map(lambda f: f"{f:.6g}"),
-    "data.dataset": st.sampled_from(["imagenet", "cifar10", "'with space'", "mnist"]),
+    "data.dataset": st.sampled_from(["imagenet", "cifar10", "'with space'", "mnist", "set_${hydra:job.id}"]),
     "model.depth": st.integers(1, 200).map(str),
     "optimizer.weight_decay": st.sampled_from(["0.0", "1e-4", "null", "${optimizer.lr}"]),
     "model": st.sampled_from(["resnet", "vit"]),
@@ -42,9 +42,25 @@ CONSTANTS = [
     "+data.job=job_${hydra:job.num}",
     "+data.out=${hydra:runtime.output_dir}",
     "+data.named=${hydra:job.override_dirname}",
+    "+data.mixed=${data.dataset}/${hydra:job.num}/${optimizer.lr}",
+    "+data.nested='${oc.select:data.nowhere,${hydra:job.override_dirname}}'",
+    "+data.choices=${hydra:runtime.choices}",
     "hydra.sweep.subdir=${data.dataset}_${hydra.job.num}",
 ]
 HYDRA_PATHS = ["job.num", "job.id", "job.override_dirname", "sweep.subdir", "runtime.output_dir", "runtime.choices"]
+
+
+def as_written(task: dict, hydra_side: dict) -> dict:
+    """`task` as written, with each value that names `${hydra:...}` on Hydra's side folded to one marker.
+
+    Hydra keeps `${hydra:...}` as written and resolves it whenever it is read; the SDK writes each
+    job's own values in its place once the job is current (what both resolve to is compared as well).
+    """
+    if isinstance(task, dict) and isinstance(hydra_side, dict):
+        return {k: as_written(v, hydra_side.get(k)) for k, v in task.items()}
+    if isinstance(task, list) and isinstance(hydra_side, list) and len(task) == len(hydra_side):
+        return [as_written(v, h) for v, h in zip(task, hydra_side)]
+    return "<hydra value>" if isinstance(hydra_side, str) and "hydra:" in hydra_side else task
 
 
 def comparable(task) -> dict:
@@ -102,9 +118,10 @@ def fast_or_error(composer, job, num):
         # The job's own copy of its hydra node (for JobReturn.hydra_cfg and .hydra/hydra.yaml) is the same node.
         own = OmegaConf.to_container(composed.hydra_config().hydra, resolve=False, throw_on_missing=False)
         assert own == seen["hydra"]
-        return seen
+        assert "${hydra:" not in OmegaConf.to_yaml(task)
+        return seen, task
     except Exception as e:
-        return type(e)
+        return type(e), None
 
 
 def check_differential(config_path, config_name, sweep, constants):
@@ -113,11 +130,19 @@ def check_differential(config_path, config_name, sweep, constants):
         plan = plan_grid_sweep(loader, config_name, [*constants, *sweep])
     except Exception:
         return
-    composer = SweepComposer(loader, plan.primary)
+    composer = SweepComposer(loader, plan.primary, plan.parsed)
     jobs = list(enumerate(plan.job_overrides))
     fast = [fast_or_error(composer, job, num) for num, job in jobs]
-    for (num, job), seen in zip(jobs, fast):
-        assert seen == hydra_or_error(loader, plan.primary, job, num), job
+    for (num, job), (seen, task) in zip(jobs, fast):
+        expected = hydra_or_error(loader, plan.primary, job, num)
+        got = seen
+        if isinstance(seen, dict) and isinstance(expected, dict):
+            got = {**seen, "task": as_written(seen["task"], expected["task"])}
+            expected = {**expected, "task": as_written(expected["task"], expected["task"])}
+        assert got == expected, job
+        if task is not None:
+            # Read again once other jobs have been current: still this job's own values.
+            assert OmegaConf.to_container(task, resolve=True, throw_on_missing=False) == seen["resolved"], job
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -193,3 +218,25 @@ def test_hydra_config_inside_a_local_task_is_the_jobs_own(in_examples, tmp_path)
         (1, "imagenet_1", str(tmp_path / "imagenet_1")),
     ]
     assert [(s["cfg"]["data"]["job"], s["cfg"]["optimizer"]["lr"]) for s in seen] == [("job_0", 0.1), ("job_1", 0.2)]
+
+
+@pytest.mark.parametrize(
+    "sweep",
+    [
+        ["training.epochs=range(0,5)", "optimizer.lr=0.1,1e-3,true,null,abc,'with space',${x},nan"],
+        ["model.depth=range(0,1,0.25)", "+training.extra=a,b", "data.dataset=shuffle(a,b,c)"],
+    ],
+)
+def test_swept_lines_known_from_the_plan_are_what_parsing_them_gives(in_examples, sweep):
+    """The plan hands the composer each plain swept element's override, so no job line is parsed again."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    loader = make_config_loader("conf")
+    plan = plan_grid_sweep(loader, "training", sweep)
+    parser = OverridesParser.create(config_loader=loader)
+    assert plan.parsed
+    for line, override in plan.parsed.items():
+        assert override == parser.parse_override(line), line
+    lines = {line for job in plan.job_overrides for line in job}
+    assert set(plan.parsed) <= lines
+    assert not any(line.startswith("data.dataset=") for line in plan.parsed)  # shuffled: parsed per job

@@ -215,3 +215,37 @@ def test_remote_jobs_folders_are_on_this_machine_and_hold_the_run_url(flyte_loop
 def test_local_jobs_keep_no_url_file(tmp_path):
     hydra_run(tasks.dump, config_path=CONF, config_name="app", overrides=["hydra.run.dir=r"], mode="local")
     assert not (tmp_path / "r" / URL_FILE).exists()
+
+
+# -- @hydra.main --multirun with hydra/launcher=flyte --------------------------------------------
+
+
+def _comparable_hydra(saved: dict, sweep_dir: Path) -> dict:
+    """A job's `hydra.yaml`, less what differs by launcher: the launcher node and callback, its choice, overrides."""
+    hydra = dict(saved["hydra"])
+    for key in ("launcher", "callbacks", "overrides"):
+        hydra.pop(key)
+    hydra["sweep"] = {**hydra["sweep"], "dir": None}
+    hydra["runtime"] = dict(hydra["runtime"])
+    hydra["runtime"]["output_dir"] = str(Path(hydra["runtime"]["output_dir"]).relative_to(sweep_dir))
+    hydra["runtime"]["choices"] = {k: v for k, v in hydra["runtime"]["choices"].items() if k != "hydra/launcher"}
+    return {**hydra, "task_overrides": saved["hydra"]["overrides"]["task"]}
+
+
+def test_launcher_snapshots_are_what_hydras_own_launcher_writes(tmp_path):
+    """The flyte launcher renders `.hydra/*.yaml` itself; their content is what Hydra's basic launcher writes."""
+    from conftest import APPS, run_script
+
+    app = ["--multirun", "+task=trivial", "x=1,2", "name=a,'b c'", "+nested.job=job_${hydra:job.num}"]
+    flyte = ["hydra/launcher=flyte", "hydra.launcher.mode=local"]
+    for name, extra in (("basic", []), ("flyte", flyte)):
+        proc = run_script(APPS / "hydra_app.py", *app, *extra, f"hydra.sweep.dir={tmp_path / name}", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    for num in range(4):
+        basic, ours = snapshots(tmp_path / "basic" / str(num)), snapshots(tmp_path / "flyte" / str(num))
+        assert ours["config"] == basic["config"], num
+        assert ours["config"]["nested"]["job"] == "job_${hydra:job.num}"  # written as composed, as Hydra does
+        assert ours["overrides"] == basic["overrides"], num
+        assert _comparable_hydra(ours["hydra"], tmp_path / "flyte") == _comparable_hydra(
+            basic["hydra"], tmp_path / "basic"
+        ), num

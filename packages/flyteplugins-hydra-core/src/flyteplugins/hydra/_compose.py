@@ -8,8 +8,9 @@ the primary config is composed once and each job once more, through Hydra's `Con
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,37 @@ class SweepPlan:
 
     primary: DictConfig
     job_overrides: list[list[str]]
+    parsed: dict[str, Any] = field(default_factory=dict)
+
+
+_PLAIN_ELEMENTS = (int, float, bool, str, type(None))
+
+
+def _sweep_elements(parsed: Sequence[Any]) -> dict[str, Any]:
+    """Each job line of the swept overrides with its `Override`, as parsing the line again would give it.
+
+    BasicSweeper writes a swept element as `key=<element as text>`; for a plain element (a number,
+    a bool, null, an unquoted string) parsing that line gives the sweep's own override with the
+    element as its value, so the line need not go through Hydra's parser once per job.
+    """
+    import math
+
+    from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
+
+    from ._hydra_compat import element_override, sweep_of
+
+    known: dict[str, Any] = {}
+    for override in parsed:
+        sweep = sweep_of(override)
+        if not isinstance(sweep, (ChoiceSweep, RangeSweep)) or sweep.shuffle:
+            continue
+        key = override.get_key_element()
+        for text, value in zip(override.sweep_string_iterator(), override.sweep_iterator()):
+            if type(value) not in _PLAIN_ELEMENTS or (isinstance(value, float) and math.isnan(value)):
+                continue
+            line = f"{key}={text}"
+            known[line] = element_override(override, value, line)
+    return known
 
 
 def plan_grid_sweep(loader: ConfigLoader, config_name: str | None, overrides: Sequence[str]) -> SweepPlan:
@@ -94,15 +126,38 @@ def plan_grid_sweep(loader: ConfigLoader, config_name: str | None, overrides: Se
     arguments = [f"{k}={v}" for k, v in params.items()]
     arguments += OmegaConf.to_container(primary.hydra.overrides.task, resolve=False)  # type: ignore[operator]
     parsed = OverridesParser.create(config_loader=loader).parse_overrides(arguments)
-    return SweepPlan(primary=primary, job_overrides=split_grid(parsed))
+    return SweepPlan(primary=primary, job_overrides=split_grid(parsed), parsed=_sweep_elements(parsed))
 
 
 SWEEP_DIR = ("hydra.sweep.dir", "hydra.sweep.subdir")
+_NOW = re.compile(r"\$\{now:[^${}\\]*\}")
 RUN_DIR = ("hydra.run.dir", None)
 
 
 def _output_keys(num: int | None) -> tuple[str, str | None] | None:
     return SWEEP_DIR if num is not None else None
+
+
+def set_leaf(parent: Any, key: str, value: Any) -> None:
+    """Set one existing leaf of a (read-only) node in place, as `read_write` plus an assignment would.
+
+    `read_write`/`open_dict` on Hydra's large node re-derive every node's flags below it, on entry
+    and on exit: that was most of a sweep job's cost. Lifting the flag on the leaf alone is enough
+    (what `flag_override(leaf, "readonly", False)` does, without a context manager per leaf).
+    """
+    node = parent._get_node(key)
+    flags = node._metadata.flags
+    before = flags.get("readonly")
+    flags["readonly"] = False
+    node._invalidate_flags_cache()
+    try:
+        node._set_value(value)
+    finally:
+        if before is None:
+            del flags["readonly"]
+        else:
+            flags["readonly"] = before
+        node._invalidate_flags_cache()
 
 
 class _HydraNode:
@@ -113,43 +168,94 @@ class _HydraNode:
     only in a few fields, so they share one node and each job writes its own fields into it when it
     becomes Hydra's current job. The node is kept read-only, as `HydraConfig` keeps it, so nothing
     else can change it by accident; `ComposedJob.hydra_config()` gives a job a private copy on demand.
+
+    The node's parent is `frame`, a config whose other keys are the current job's own top-level nodes
+    (as in `HydraConfig.set_config`, interpolations inside the node such as `${data.path}` resolve
+    against the whole config). The frame's keys are swapped per job; the node never changes parent,
+    which would make OmegaConf re-derive the flags of every node below it.
     """
 
-    def __init__(self, node: DictConfig) -> None:
-        from omegaconf import OmegaConf, flag_override
+    def __init__(self, node: DictConfig, composed: DictConfig) -> None:
+        from omegaconf import DictConfig, OmegaConf, flag_override
+
+        flags = _root_flags(composed)
 
         self.node = node
-        # HydraConfig holds `{"hydra": node}`; the node's parent is the current job's whole config, as in
-        # HydraConfig.set_config, so interpolations inside it (`${hydra.job.num}`, `${data.path}`) resolve.
+        # HydraConfig holds `{"hydra": node}`.
         self.holder = OmegaConf.create()
         with flag_override(self.holder, "no_deepcopy_set_nodes", True):
             self.holder["hydra"] = node
+        self.frame = DictConfig({}, flags=dict(flags))
+        # Resolvers with a cache (`${now:...}`) keep it on the root: the node's is the composed config's.
+        OmegaConf.copy_cache(from_config=composed, to_config=self.frame)
+        node._set_parent(self.frame)
         OmegaConf.set_readonly(node, True)
+        self.flags = dict(flags)
+        # The current job and its whole config (kept only while it is current: a sweep keeps its jobs).
+        self.current: ComposedJob | None = None
+        self.current_whole: DictConfig | None = None
+        self._steady: dict[str, str] = {}
         # The composed values (often `???`), written back for an unnumbered job.
         self.base_num = node.job._get_node("num")._value()
         self.base_id = node.job._get_node("id")._value()
         self.base_output_dir = node.runtime._get_node("output_dir")._value()
 
-    def attach(self, cfg: DictConfig) -> DictConfig:
-        """`cfg` (a job's config without `hydra`) with this node as its `hydra` key, without copying the node."""
-        from omegaconf import flag_override, open_dict
+    def _raw(self, key: str) -> Any:
+        """The value at `key` (`hydra.` + a path in this node) as written, or None if it is not a leaf here."""
+        parent: Any = self.node
+        *path, leaf = key.split(".")[1:]
+        for part in path:
+            parent = parent._get_node(part)
+            if parent is None:
+                return None
+        node = parent._get_node(leaf)
+        return node._value() if node is not None else None
 
-        with open_dict(cfg), flag_override(cfg, "no_deepcopy_set_nodes", True):
-            cfg["hydra"] = self.node
-        return cfg
+    def steady(self, whole: DictConfig, key: str) -> str:
+        """`key` resolved in `whole`; once only when no job can change it (plain text, `${now:...}` at most).
+
+        Resolving a `hydra.sweep.dir` parses its interpolations again every time; `now` keeps its
+        first answer on the config the jobs share, so such a value is the same for every job.
+        """
+        from omegaconf import OmegaConf
+
+        known = self._steady.get(key)
+        if known is not None:
+            return known
+        value = str(OmegaConf.select(whole, key))
+        raw = self._raw(key)
+        if isinstance(raw, str) and "\\" not in raw and "${" not in _NOW.sub("", raw):
+            self._steady[key] = value
+        return value
+
+    def is_job_num(self, key: str) -> bool:
+        """Whether `key` is written as `${hydra.job.num}` (Hydra's default `hydra.sweep.subdir`)."""
+        return self._raw(key) == "${hydra.job.num}"
+
+    def show(self, task: DictConfig) -> DictConfig:
+        """Make `task`'s top-level nodes the frame's (the node's siblings), and a config of both for the job.
+
+        Nodes are shared, not copied or re-parented: the job's nodes keep `task` as their parent.
+        """
+        from omegaconf import DictConfig
+
+        content = {"hydra": self.node, **task.__dict__["_content"]}
+        self.frame.__dict__["_content"] = content
+        whole = DictConfig({}, flags=dict(self.flags))
+        whole.__dict__["_content"] = dict(content)
+        return whole
 
     def write(self, target: DictConfig, job: ComposedJob, output_dir: str | None) -> None:
         """Write `job`'s own fields into `target` (this node, or a copy of it)."""
-        from omegaconf import open_dict, read_write
-
         numbered = job.num is not None
-        with read_write(target), open_dict(target):
-            target.job.id = str(job.num) if numbered else self.base_id
-            target.job.num = job.num if numbered else self.base_num
-            if job.derived is not None:
-                target.overrides.task = job.derived.overrides
-                target.job.override_dirname = job.derived.override_dirname
-            target.runtime.output_dir = output_dir if output_dir is not None else self.base_output_dir
+        node_job, runtime = target._get_node("job"), target._get_node("runtime")
+        set_leaf(node_job, "id", str(job.num) if numbered else self.base_id)
+        set_leaf(node_job, "num", job.num if numbered else self.base_num)
+        if job.derived is not None:
+            # A ListConfig takes a new list whatever its flags (it lifts them while it fills itself).
+            target._get_node("overrides")._get_node("task")._set_value(list(job.derived.overrides))
+            set_leaf(node_job, "override_dirname", job.derived.override_dirname)
+        set_leaf(runtime, "output_dir", output_dir if output_dir is not None else self.base_output_dir)
 
 
 @dataclass(frozen=True)
@@ -160,6 +266,10 @@ class _Derived:
     override_dirname: str
 
 
+def _root_flags(cfg: DictConfig) -> dict[str, bool]:
+    return dict(cfg._metadata.flags or {})
+
+
 class ComposedJob:
     """One job's composition: the config its task receives, and Hydra's `hydra` node for it on demand.
 
@@ -168,6 +278,7 @@ class ComposedJob:
     `activate()` makes the job Hydra's current job (`HydraConfig.get()`, `${hydra:...}`) and returns
     its whole config; `hydra_config()` is the job's private copy of `{"hydra": ...}`, as Hydra keeps
     it in `JobReturn.hydra_cfg` and writes it to `.hydra/hydra.yaml` (made only when asked for).
+    `fix_hydra_values()` then writes the job's own values in place of its `${hydra:...}` interpolations.
     """
 
     def __init__(
@@ -176,29 +287,27 @@ class ComposedJob:
         num: int | None,
         node: _HydraNode,
         *,
-        whole: DictConfig | None = None,
         derived: _Derived | None = None,
         output_keys: tuple[str, str | None] | None = None,
+        hydra_refs: list[tuple[Any, ...]] | None = None,
     ) -> None:
         self.task = task
         self.num = num
         self.node = node
         self.derived = derived
-        self._whole = whole
         self._output_keys = output_keys
+        self._hydra_refs = hydra_refs
         self.output_dir: str | None = None
 
     @classmethod
     def owning(cls, cfg: DictConfig, num: int | None, **kwargs: Any) -> ComposedJob:
         """A job composed by Hydra itself: it owns `cfg` and its `hydra` node."""
-        import copy
-
         from omegaconf import open_dict, read_write
 
-        task = copy.deepcopy(cfg)
-        with read_write(task), open_dict(task):
-            del task["hydra"]
-        return cls(task, num, _HydraNode(cfg.hydra), whole=cfg, **kwargs)
+        hydra = cfg._get_node("hydra")
+        with read_write(cfg), open_dict(cfg):
+            del cfg["hydra"]
+        return cls(cfg, num, _HydraNode(hydra, cfg), **kwargs)
 
     @property
     def overrides(self) -> list[str]:
@@ -208,13 +317,6 @@ class ComposedJob:
             return list(self.derived.overrides)
         return list(OmegaConf.to_container(self.node.node.overrides.task))  # type: ignore[arg-type]
 
-    def _whole_config(self) -> DictConfig:
-        import copy
-
-        if self._whole is not None:
-            return self._whole
-        return self.node.attach(copy.deepcopy(self.task))
-
     def activate(self) -> DictConfig:
         """Make this job Hydra's current job and return its whole config (`hydra` node shared, read-only).
 
@@ -223,22 +325,40 @@ class ComposedJob:
         import os
 
         from hydra.core.hydra_config import HydraConfig
-        from omegaconf import OmegaConf, read_write
+        from omegaconf import OmegaConf
 
-        whole = self._whole_config()
-        node = self.node.node
-        node._set_parent(whole)
-        self.node.write(node, self, self.output_dir)
-        HydraConfig.instance().cfg = self.node.holder  # type: ignore[assignment]
+        node = self.node
+        instance = HydraConfig.instance()
+        if node.current is self and instance.cfg is node.holder and node.current_whole is not None:
+            return node.current_whole
+        whole = node.current_whole = node.show(self.task)
+        node.write(node.node, self, self.output_dir)
+        node.current = self
+        instance.cfg = node.holder  # type: ignore[assignment]
         if self.output_dir is None and self._output_keys is not None:
             job_dir, sub_dir = self._output_keys
-            output_dir = str(OmegaConf.select(whole, job_dir))
+            output_dir = node.steady(whole, job_dir)
             if sub_dir is not None:
-                output_dir = os.path.join(output_dir, str(OmegaConf.select(whole, sub_dir)))
+                sub = str(self.num) if node.is_job_num(sub_dir) else str(OmegaConf.select(whole, sub_dir))
+                output_dir = os.path.join(output_dir, sub)
             self.output_dir = os.path.abspath(output_dir)
-            with read_write(node.runtime):
-                node.runtime.output_dir = self.output_dir
+            set_leaf(node.node._get_node("runtime"), "output_dir", self.output_dir)
         return whole
+
+    def fix_hydra_values(self) -> DictConfig:
+        """Write this job's values in place of the `${hydra:...}` interpolations of its task config.
+
+        Hydra resolves them whenever they are read, against whichever job is current then: a job
+        prepared ahead of the one running, or shipped to a cluster where no Hydra runs, would read
+        another job's values or fail. Call it while this job is current, after `.hydra/config.yaml`
+        is written (Hydra writes the config as composed, interpolations and all).
+        """
+        from ._hydra_values import fix_hydra_values, hydra_refs
+
+        refs = self._hydra_refs if self._hydra_refs is not None else hydra_refs(self.task)
+        self._hydra_refs = []
+        fix_hydra_values(self.task, refs)
+        return self.task
 
     def hydra_config(self) -> DictConfig:
         """This job's own `{"hydra": ...}` (a copy; Hydra's `JobReturn.hydra_cfg`)."""
@@ -265,15 +385,18 @@ class SweepComposer:
     Template jobs copy only the template's task part; they share its `hydra` node (`_HydraNode`).
     """
 
-    def __init__(self, loader: ConfigLoader, primary: DictConfig) -> None:
+    def __init__(self, loader: ConfigLoader, primary: DictConfig, parsed: dict[str, Any] | None = None) -> None:
+        """`parsed`: job lines already parsed (`SweepPlan.parsed`); the others are parsed once each."""
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
         self.loader = loader
         self.primary = primary
         self._parser = OverridesParser.create(config_loader=loader)
-        self._parsed: dict[str, Any] = {}
-        self._template: DictConfig | None = None
+        self._parsed: dict[str, Any] = dict(parsed or {})
+        self._template: bytes | None = None
         self._template_node: _HydraNode | None = None
+        self._template_refs: list[tuple[Any, ...]] = []
+        self._naming: dict[str, Any] = {}
         self._template_lines: list[str] = []
         self._template_keys: list[str] = []
         self._is_group: dict[str, bool] = {}
@@ -308,23 +431,35 @@ class SweepComposer:
         return len(set(keys)) == len(keys) and not any(a != b and b.startswith(a + ".") for a in keys for b in keys)
 
     def _keep_template(self, cfg: DictConfig, lines: list[str], parsed: list[Any]) -> None:
-        import copy
+        import pickle
 
         from omegaconf import open_dict, read_write
 
-        task = copy.deepcopy(cfg)
-        with read_write(task), open_dict(task):
-            del task["hydra"]
-        self._template, self._template_node = task, _HydraNode(cfg.hydra)
+        from ._hydra_values import hydra_refs
+
+        hydra = cfg._get_node("hydra")
+        with read_write(cfg), open_dict(cfg):
+            del cfg["hydra"]
+        # Each job unpickles its own copy: several times cheaper than `copy.deepcopy` of a DictConfig.
+        self._template = pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL)
+        self._template_node = _HydraNode(hydra, cfg)
+        self._template_refs = hydra_refs(cfg)
+        naming = hydra.job.config.override_dirname
+        self._naming = {
+            "kv_sep": naming.kv_sep,
+            "item_sep": naming.item_sep,
+            "exclude_keys": list(naming.exclude_keys),
+        }
         self._template_lines, self._template_keys = lines, [o.key_or_group for o in parsed]
 
     def _from_template(self, lines: list[str], parsed: list[Any], num: int | None) -> ComposedJob | None:
-        import copy
+        import pickle
 
         from omegaconf import OmegaConf
         from omegaconf.errors import OmegaConfBaseException
 
         from ._hydra_compat import overrides_dirname
+        from ._hydra_values import mentions_hydra
 
         template, node = self._template, self._template_node
         if template is None or node is None or len(lines) != len(self._template_lines):
@@ -334,18 +469,21 @@ class SweepComposer:
             return None
         if not all(self._is_plain_value(o) for o in changed):
             return None
-        task = copy.deepcopy(template)
+        task = pickle.loads(template)
+        refs = list(self._template_refs)
         try:
             for override in changed:
-                OmegaConf.update(task, override.key_or_group, override.value(), merge=True)
+                value = override.value()
+                OmegaConf.update(task, override.key_or_group, value, merge=True)
+                if mentions_hydra(value):
+                    refs.append(tuple(override.key_or_group.split(".")))
         except OmegaConfBaseException:
             return None
-        naming = node.node.job.config.override_dirname
-        dirname = overrides_dirname(
-            parsed, kv_sep=naming.kv_sep, item_sep=naming.item_sep, exclude_keys=naming.exclude_keys
-        )
+        dirname = overrides_dirname(parsed, **self._naming)
         OmegaConf.copy_cache(from_config=self.primary, to_config=task)
-        return ComposedJob(task, num, node, derived=_Derived(lines, dirname), output_keys=_output_keys(num))
+        return ComposedJob(
+            task, num, node, derived=_Derived(lines, dirname), output_keys=_output_keys(num), hydra_refs=refs
+        )
 
     def compose(self, job_overrides: Sequence[str], num: int | None) -> ComposedJob:
         """The job's composition; numbered unless `num` is None (Hydra's own validation composes unnumbered)."""
@@ -394,16 +532,28 @@ class ComposingLoader:
         return self.composer(master_config).compose(sweep_overrides, None).activate()
 
 
+def as_job(cfg: DictConfig | ComposedJob) -> ComposedJob | None:
+    """`cfg` as a job (a plain config with a `hydra` node is a single run, `hydra.run.dir`); None without one.
+
+    A plain config becomes the job's own: its `hydra` node is taken out of it.
+    """
+    if isinstance(cfg, ComposedJob):
+        return cfg
+    if "hydra" not in cfg:
+        return None
+    return ComposedJob.owning(cfg, None, output_keys=RUN_DIR)
+
+
 def task_config(cfg: DictConfig | ComposedJob) -> DictConfig:
     """The config a task receives: the composed tree without Hydra's own `hydra` node.
 
     Hydra's runtime is told about the job first (as Hydra's `run_job` does, `hydra.runtime.output_dir`
-    included), so `HydraConfig.get()` and `${hydra:...}` interpolations resolve in-process. A plain
-    config is a single run (`hydra.run.dir`).
+    included), so `HydraConfig.get()` resolves in-process, and the job's `${hydra:...}` interpolations
+    are replaced by its own values (see `ComposedJob.fix_hydra_values`). A plain config is a single
+    run (`hydra.run.dir`).
     """
-    if not isinstance(cfg, ComposedJob):
-        if "hydra" not in cfg:
-            return cfg
-        cfg = ComposedJob.owning(cfg, None, output_keys=RUN_DIR)
-    cfg.activate()
-    return cfg.task
+    job = as_job(cfg)
+    if job is None:
+        return cfg  # type: ignore[return-value]
+    job.activate()
+    return job.fix_hydra_values()

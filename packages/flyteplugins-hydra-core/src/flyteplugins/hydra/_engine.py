@@ -98,7 +98,7 @@ def _grid_jobs(
     numbered = list(enumerate(plan.job_overrides))
     if rerun is not None:
         numbered = [(int(r["num"]), list(r["overrides"])) for r in rerun.unfinished()]
-    composer = SweepComposer(loader, plan.primary)
+    composer = SweepComposer(loader, plan.primary, plan.parsed)
     composed = _compose_every_job(composer, numbered, submit, keep_going=request.options.dry_run)
 
     def job(num: int, job_overrides: list[str]) -> PlannedJob:

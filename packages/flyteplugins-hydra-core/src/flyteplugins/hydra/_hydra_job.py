@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from omegaconf import DictConfig
 
     from ._compose import ComposedJob
+    from ._job_outputs import Snapshots
 
 
 class LazyJobReturn(JobReturn):
@@ -45,11 +46,85 @@ class LazyJobReturn(JobReturn):
         self._hydra_cfg = value
 
 
-def _save_yaml(cfg: Any, filename: str, folder: Path) -> None:
-    from omegaconf import OmegaConf
+_DEFAULT_LOG_FILE = "${hydra.runtime.output_dir}/${hydra.job.name}.log"
 
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / filename).write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
+
+class JobLogging:
+    """Hydra's `configure_log` for each launcher job and back to `hydra_logging` after it, without re-resolving.
+
+    `configure_log` resolves the logging node (`OmegaConf.to_container(resolve=True)`, which parses
+    every interpolation again) before Python's `dictConfig` applies it: that resolution was most of
+    the cost. Jobs that share a `hydra` node share their `job_logging` but for the leaves written as
+    interpolations (the log file's name), so each node's is resolved once into a plain config and
+    only those leaves are resolved per job; `hydra_logging` comes from the primary config and is the
+    same for every job. `configure_log` itself still applies it (Hydra's checks included), every job.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: dict[int, tuple[Any, Any, list[tuple[str, str]]]] = {}
+        self._hydra_logging: tuple[Any, Any] | None = None
+
+    @staticmethod
+    def _plain(node: Any) -> tuple[Any, list[tuple[str, str]]]:
+        """`node` as a config without interpolations, and the dotted paths of the leaves that had one."""
+        from omegaconf import OmegaConf
+
+        written = OmegaConf.to_container(node, resolve=False)
+        resolved = OmegaConf.to_container(node, resolve=True)
+        paths: list[tuple[str, str]] = []
+
+        def walk(value: Any, path: str) -> None:
+            if isinstance(value, dict):
+                for key, child in value.items():
+                    walk(child, f"{path}.{key}" if path else str(key))
+            elif isinstance(value, list):
+                for index, child in enumerate(value):
+                    walk(child, f"{path}.{index}")
+            elif isinstance(value, str) and "${" in value:
+                paths.append((path, value))
+
+        walk(written, "")
+        return OmegaConf.create(resolved), paths
+
+    def job(self, job: ComposedJob, hydra: Any) -> None:
+        """`configure_log(hydra.job_logging, hydra.verbose)` for `job`, Hydra's current job."""
+        from omegaconf import OmegaConf
+
+        from ._compose import set_leaf
+
+        if job.derived is None or hydra.job_logging is None:
+            configure_log(hydra.job_logging, hydra.verbose)
+            return
+        known = self._jobs.get(id(job.node))
+        if known is None or known[0] is not job.node:
+            known = self._jobs[id(job.node)] = (job.node, *self._plain(hydra.job_logging))
+            configure_log(known[1], hydra.verbose)
+            return
+        _, plain, paths = known
+        for path, raw in paths:
+            if raw == _DEFAULT_LOG_FILE:
+                value = f"{job.output_dir}/{hydra.job.name}" + ".log"
+            else:
+                value = OmegaConf.select(hydra.job_logging, path)
+            *parents, leaf = path.split(".")
+            parent = plain
+            for part in parents:
+                parent = parent._get_node(int(part) if part.isdigit() and OmegaConf.is_list(parent) else part)
+            set_leaf(parent, int(leaf) if leaf.isdigit() and OmegaConf.is_list(parent) else leaf, value)
+        configure_log(plain, hydra.verbose)
+
+    def launcher(self, config: DictConfig) -> None:
+        """`configure_log(config.hydra.hydra_logging, config.hydra.verbose)` for the launch's own config."""
+        from omegaconf import OmegaConf
+
+        hydra = config.hydra
+        if self._hydra_logging is None or self._hydra_logging[0] is not config:
+            node = hydra.hydra_logging
+            self._hydra_logging = (
+                config,
+                None if node is None else OmegaConf.create(OmegaConf.to_container(node, resolve=True)),
+            )
+        configure_log(self._hydra_logging[1], hydra.verbose)
 
 
 def _flush_logs() -> None:
@@ -78,7 +153,13 @@ def _change_dir(chdir: bool | None) -> bool:
 
 
 def run_job(
-    *, hydra_context: HydraContext, task_function: TaskFunction, job: ComposedJob, may_chdir: bool = True
+    *,
+    hydra_context: HydraContext,
+    task_function: TaskFunction,
+    job: ComposedJob,
+    snapshots: Snapshots,
+    logs: JobLogging,
+    may_chdir: bool = True,
 ) -> JobReturn:
     """Run `task_function` on `job` as Hydra's `run_job` does for a sweep job (`hydra.sweep.dir`/`subdir`).
 
@@ -103,12 +184,10 @@ def run_job(
         if chdir:
             os.chdir(job.output_dir)
         ret.working_dir = job.output_dir if chdir else os.getcwd()
-        configure_log(hydra.job_logging, hydra.verbose)
+        logs.job(job, hydra)
         if hydra.output_subdir is not None:
-            folder = Path(job.output_dir) / str(hydra.output_subdir)
-            _save_yaml(job.task, "config.yaml", folder)
-            _save_yaml(job.node.holder, "hydra.yaml", folder)
-            _save_yaml(hydra.overrides.task, "overrides.yaml", folder)
+            snapshots.write(Path(job.output_dir) / str(hydra.output_subdir), job)
+        job.fix_hydra_values()  # after config.yaml, which Hydra writes as composed
         with env_override(hydra.job.env_set):
             callbacks.on_job_start(config=config, task_function=task_function)
             try:

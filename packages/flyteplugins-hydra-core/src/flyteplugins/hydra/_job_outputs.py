@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
+    from ._compose import ComposedJob
+
 URL_FILE = "flyte_run_url.txt"
 
 
@@ -78,6 +80,61 @@ def _raw(node: Any, key: str) -> Any:
     return OmegaConf.to_container(node, resolve=False).get(key) if OmegaConf.is_dict(node) else None
 
 
+def _put_job(text: str, fields: dict[str, Any]) -> str:
+    for key, placeholder in _PLACEHOLDER.items():
+        text = _put(text, placeholder, fields[key])
+    return text
+
+
+def _with_placeholders(hydra: dict[str, Any]) -> dict[str, Any]:
+    """`{"hydra": ...}` with a placeholder at each leaf that differs between jobs sharing a node."""
+    return {
+        "hydra": {
+            **hydra,
+            "job": {**hydra["job"], **{k: _PLACEHOLDER[k] for k in ("num", "id", "override_dirname")}},
+            "overrides": {**hydra["overrides"], "task": _PLACEHOLDER["lines"]},
+            "runtime": {**hydra["runtime"], "output_dir": _PLACEHOLDER["output_dir"]},
+        }
+    }
+
+
+class Snapshots:
+    """`.hydra/{config,hydra,overrides}.yaml` of launcher jobs, with the content Hydra's `run_job` gives them.
+
+    Hydra renders each file with `OmegaConf.to_yaml` (pure-Python YAML, about 6 ms for the `hydra`
+    node alone). Here the files are dumped through libyaml, and the `hydra.yaml` of jobs that share
+    their `hydra` node is rendered once per node, each job's own leaves put in.
+    """
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[Any, str]] = {}
+
+    def _hydra_text(self, job: ComposedJob) -> str:
+        if job.derived is None:
+            return _yaml(_container(job.node.holder))
+        known = self._texts.get(id(job.node))
+        if known is None or known[0] is not job.node:
+            known = self._texts[id(job.node)] = (job.node, _yaml(_with_placeholders(_container(job.node.node))))
+        num = job.num if job.num is not None else job.node.base_num
+        return _put_job(
+            known[1],
+            {
+                "num": num,
+                "id": str(job.num) if job.num is not None else job.node.base_id,
+                "override_dirname": job.derived.override_dirname,
+                "lines": list(job.derived.overrides),
+                "output_dir": job.output_dir,
+            },
+        )
+
+    def write(self, folder: Path, job: ComposedJob) -> None:
+        """The three files of `job` (Hydra's current job), in `folder` (`<output dir>/<hydra.output_subdir>`)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.yaml").write_text(_yaml(_container(job.task)), encoding="utf-8")
+        (folder / "hydra.yaml").write_text(self._hydra_text(job), encoding="utf-8")
+        (folder / "overrides.yaml").write_text(_yaml(job.overrides), encoding="utf-8")
+
+
 @dataclass
 class _Shared:
     """What every job of a launch shares with its first job, as long as its Hydra settings are the first job's.
@@ -93,6 +150,7 @@ class _Shared:
     subdir: Any
     job_name: str
     log_files: dict[str, Any]
+    output_subdir: Any = None
     text: str | None = None
 
 
@@ -174,6 +232,7 @@ class JobOutputs:
             subdir=_raw(hydra.sweep, "subdir"),
             job_name=str(hydra.job.name),
             log_files={name: _raw(handlers[name], "filename") for name in handlers},
+            output_subdir=hydra.output_subdir,
         )
         return output_dir
 
@@ -206,18 +265,26 @@ class JobOutputs:
         self._logs.repoint(filename)
         return output_dir
 
-    def write(self, cfg: DictConfig, *, sweep: bool) -> str | None:
+    def write(self, cfg: DictConfig, *, sweep: bool, job: ComposedJob | None = None) -> str | None:
         """Set `hydra.runtime.output_dir`, create that folder and point the job's log there.
 
-        Call it while `cfg` still has its `hydra` node (before `task_config`), then `snapshot`;
-        returns the job's folder, or None when the config has no `hydra` node or nothing is written.
+        Call it with the job's whole config (`job.activate()`'s), then `snapshot`; returns the job's
+        folder, or None when the config has no `hydra` node or nothing is written. A `job` that shares
+        its `hydra` node with the jobs before it (a value-only sweep job) is laid out from what it
+        already knows, without reading its node again.
         """
         if not self.enabled or "hydra" not in cfg:
             return None
-        hydra = cfg.hydra
-        task_lines = [str(line) for line in hydra.overrides.task]
-        key = self._key(hydra, task_lines)
         shared = self._shared
+        if job is not None and job.derived is not None and job.output_dir is not None:
+            if shared is not None and shared.key is job.node:
+                return self._like_before(job, cfg, shared)
+            key: Any = job.node
+            task_lines = list(job.derived.overrides)
+        else:
+            task_lines = [str(line) for line in cfg.hydra.overrides.task]
+            key = self._key(cfg.hydra, task_lines)
+        hydra = cfg.hydra
         if shared is None or shared.key != key:
             output_dir = self._first(cfg, key, sweep=sweep)
             self._job = {"hydra": None}
@@ -230,6 +297,31 @@ class JobOutputs:
                 "override_dirname": hydra.job.override_dirname,
             }
         self._job.update(lines=task_lines, output_dir=output_dir, subdir=hydra.output_subdir)
+        return output_dir
+
+    def _like_before(self, job: ComposedJob, cfg: DictConfig, shared: _Shared) -> str:
+        """A value-only job after the first: its folder and fields are the job's own, the rest is shared."""
+        from omegaconf import OmegaConf
+
+        assert job.output_dir is not None and job.derived is not None
+        output_dir = job.output_dir
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+
+        def filename(name: str) -> str:
+            if shared.log_files.get(name) == _DEFAULT_LOG_FILE:
+                return os.path.join(output_dir, f"{shared.job_name}.log")
+            return str(OmegaConf.select(cfg, f"hydra.job_logging.handlers.{name}.filename"))
+
+        self._logs.repoint(filename)
+        self._job = {
+            "hydra": shared.hydra,
+            "num": job.num if job.num is not None else job.node.base_num,
+            "id": str(job.num) if job.num is not None else job.node.base_id,
+            "override_dirname": job.derived.override_dirname,
+            "lines": list(job.derived.overrides),
+            "output_dir": output_dir,
+            "subdir": shared.output_subdir,
+        }
         return output_dir
 
     def _hydra_snapshot(self) -> str:
@@ -245,18 +337,8 @@ class JobOutputs:
         if job["hydra"] is None or shared is None:
             return _yaml(_container(HydraConfig.instance().cfg))
         if shared.text is None:
-            first = shared.hydra["hydra"]
-            hydra = {
-                **first,
-                "job": {**first["job"], **{k: _PLACEHOLDER[k] for k in ("num", "id", "override_dirname")}},
-                "overrides": {**first["overrides"], "task": _PLACEHOLDER["lines"]},
-                "runtime": {**first["runtime"], "output_dir": _PLACEHOLDER["output_dir"]},
-            }
-            shared.text = _yaml({"hydra": hydra})
-        text = shared.text
-        for key, placeholder in _PLACEHOLDER.items():
-            text = _put(text, placeholder, job[key])
-        return text
+            shared.text = _yaml(_with_placeholders(shared.hydra["hydra"]))
+        return _put_job(shared.text, job)
 
     def snapshot(self, output_dir: str | None, task_cfg: DictConfig) -> None:
         """`.hydra/config.yaml`, `hydra.yaml` and `overrides.yaml`, as Hydra's `run_job` writes them.

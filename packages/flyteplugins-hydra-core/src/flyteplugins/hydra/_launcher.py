@@ -18,6 +18,8 @@ from hydra.plugins.launcher import Launcher
 from omegaconf import OmegaConf
 
 from ._errors import ConfigurationError
+from ._hydra_job import JobLogging
+from ._job_outputs import Snapshots
 
 if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction
@@ -73,6 +75,8 @@ class FlyteLauncher(Launcher):
         self.outcomes: list[JobOutcome] = []
         self._journal_started = False
         self._driven: list[JobOutcome] | None = None  # with driver=cluster: the driver's outcomes
+        self._snapshots = Snapshots()
+        self._logs = JobLogging()
 
     @classmethod
     def for_request(cls, request: LaunchRequest) -> FlyteLauncher:
@@ -122,6 +126,7 @@ class FlyteLauncher(Launcher):
 
         assert self.config is not None and self.hydra_context is not None
         config, context, task_function = self.config, self.hydra_context, self.task_function
+        snapshots, logs = self._snapshots, self._logs
 
         def prepare() -> ComposedJob:
             log.info(f"\t#{num} : {' '.join(overrides)}")
@@ -133,9 +138,16 @@ class FlyteLauncher(Launcher):
 
         def start(job: ComposedJob) -> Any:
             with task_env_key_scope(self.options.task_env_key):
-                ret = run_job(hydra_context=context, task_function=task_function, job=job, may_chdir=may_chdir)
+                ret = run_job(
+                    hydra_context=context,
+                    task_function=task_function,
+                    job=job,
+                    snapshots=snapshots,
+                    logs=logs,
+                    may_chdir=may_chdir,
+                )
             returns[num] = ret
-            configure_log(config.hydra.hydra_logging, config.hydra.verbose)
+            logs.launcher(config)
             value = job_return_value(ret)
             if ret.status == JobStatus.FAILED:
                 raise value

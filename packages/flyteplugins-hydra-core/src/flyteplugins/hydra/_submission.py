@@ -98,13 +98,16 @@ class Submission:
 
         The job becomes Hydra's current job first: its output folder is laid out from its whole config.
         """
-        from ._compose import ComposedJob, task_config
+        from ._compose import as_job
         from ._task_env import apply_task_env, task_env_section
 
-        whole = cfg.activate() if isinstance(cfg, ComposedJob) else cfg
-        output_dir = self.outputs.write(whole, sweep=num is not None)
-        cfg = task_config(cfg)
-        self.outputs.snapshot(output_dir, cfg)
+        job = as_job(cfg)
+        if job is not None:
+            output_dir = self.outputs.write(job.activate(), sweep=num is not None, job=job)
+            self.outputs.snapshot(output_dir, job.task)  # as composed, before its `${hydra:...}` are fixed
+            cfg = job.fix_hydra_values()
+        else:
+            output_dir = None
         entry = apply_task_env(self.task, cfg, task_env_key=self.task_env_key)
         spec_key = (
             _spec_key(task_env_section(cfg, self.task.short_name, self.task_env_key)) if entry is not self.task else ""
