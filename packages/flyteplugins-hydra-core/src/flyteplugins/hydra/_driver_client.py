@@ -175,7 +175,7 @@ def _grid_children(
     key, task = request.options.task_env_key, request.task
     plan = plan_grid_sweep(loader, request.config_name, overrides)
     sweep_dir = str(OmegaConf.select(plan.primary, "hydra.sweep.dir"))
-    composer = SweepComposer(loader, plan.primary)
+    composer = SweepComposer(loader, plan.primary, plan.parsed)
     checked: set[str] = set()
     children = []
     for num, job_overrides in enumerate(plan.job_overrides):
