@@ -42,6 +42,35 @@ def no_flyte_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     _reset_flyte()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def own_default_output_folders() -> Iterator[None]:
+    """Under pytest-xdist, Hydra's default folders get this worker's name: `multirun/<date>/<time>-gw1`.
+
+    Many tests launch without `hydra.sweep.dir`, so Hydra picks `multirun/${now:%Y-%m-%d}/${now:%H-%M-%S}`
+    under the current folder, which is the same for every worker (the repository, or `examples/`). Two
+    workers starting a sweep in the same second would share one folder and append to one journal. Hydra's
+    `now` resolver reads `datetime` from `hydra.core.utils` when it runs; a subclass whose `strftime` adds
+    the worker's name to a time ending in seconds keeps every folder apart and leaves everything else alone.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        yield
+        return
+    from datetime import datetime
+
+    import hydra.core.utils as hydra_utils
+
+    class WorkerClock(datetime):
+        def strftime(self, fmt: str) -> str:
+            text = super().strftime(fmt)
+            return f"{text}-{worker}" if fmt.endswith("%S") else text
+
+    saved = hydra_utils.datetime
+    hydra_utils.datetime = WorkerClock
+    yield
+    hydra_utils.datetime = saved
+
+
 @pytest.fixture(autouse=True)
 def own_hydra_version_base() -> Iterator[None]:
     """Importing a `@hydra.main` script (as `flyte hydra run` does) sets Hydra's process-wide version_base."""

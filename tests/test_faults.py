@@ -5,7 +5,7 @@ reports (outcomes and summary line), what its journal holds, and what the contro
 each run (and that nothing is left running). Faults follow flyte 2.12.1's client: `unavailable` is
 retried 3 times, so 4 faults outlast one call's retries (8 for the RPCs both jobs make at once, so
 each job's call runs out); a dropped connection is retried once; latency cells
-hold each answer 5 s and are marked `slow`.
+hold each answer `LATENCY` seconds and are marked `slow`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ from flyteplugins.hydra import SweepFailedError, hydra_sweep
 from flyteplugins.hydra._journal import read_journal
 
 CONF = str(APPS / "conf")
-LATENCY = 5.0
+# Longer than every interval the engine and the SDK tick at while an answer is pending (journal sync
+# 0.25 s, worker poll 0.2 s, abort poll 0.5 s, result polls and SDK retry backoff up to 2 s), so each of
+# them runs while the answer is late, and well inside the 10 s abort deadline. 5 s tested nothing more
+# and cost 3 s more per held answer, several answers per cell.
+LATENCY = 2.5
 
 # How each fault is injected: (code, times) or a latency in seconds.
 FAULTS = {

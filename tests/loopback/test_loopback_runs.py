@@ -87,7 +87,8 @@ def _alive(pid: int) -> bool:
 
 
 def test_several_runs_execute_at_the_same_time(remote: LoopbackServer, tmp_path: Path) -> None:
-    runs = [_submit(loopback_tasks.rendezvous, folder=str(tmp_path), parties=3, timeout=30.0) for _ in range(3)]
+    # 90 s for the three task processes to start: next to other xdist workers each start takes seconds.
+    runs = [_submit(loopback_tasks.rendezvous, folder=str(tmp_path), parties=3, timeout=90.0) for _ in range(3)]
 
     for run in runs:
         run.wait(quiet=True)
