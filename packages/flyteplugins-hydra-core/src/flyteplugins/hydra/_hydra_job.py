@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,14 @@ class LazyJobReturn(JobReturn):
     def hydra_cfg(self, value: DictConfig | None) -> None:
         self._hydra_cfg = value
 
+
+GLOBAL_STATE = threading.RLock()
+"""Held while a job changes what the whole process shares: Hydra's current job, logging, the working directory.
+
+Parallel local jobs run in threads of one process. Without it, one job's logging could be set up with
+another's log file (whose folder does not exist yet) or restore Hydra's current job under another.
+The task itself runs outside it.
+"""
 
 _DEFAULT_LOG_FILE = "${hydra.runtime.output_dir}/${hydra.job.name}.log"
 
@@ -170,25 +179,28 @@ def run_job(
 
     callbacks = hydra_context.callbacks
     old_cwd = os.getcwd()
-    previous = HydraConfig.instance().cfg
+    with GLOBAL_STATE:
+        previous = HydraConfig.instance().cfg
     chdir = False
     try:
-        config = job.activate()
-        hydra = HydraConfig.get()
-        assert job.output_dir is not None
-        ret = LazyJobReturn(job)
-        ret.cfg = job.task
-        ret.overrides = job.overrides
-        Path(job.output_dir).mkdir(parents=True, exist_ok=True)
-        chdir = may_chdir and _change_dir(hydra.job.chdir)
-        if chdir:
-            os.chdir(job.output_dir)
-        ret.working_dir = job.output_dir if chdir else os.getcwd()
-        logs.job(job, hydra)
-        if hydra.output_subdir is not None:
-            snapshots.write(Path(job.output_dir) / str(hydra.output_subdir), job)
-        job.fix_hydra_values()  # after config.yaml, which Hydra writes as composed
-        with env_override(hydra.job.env_set):
+        with GLOBAL_STATE:
+            config = job.activate()
+            hydra = HydraConfig.get()
+            assert job.output_dir is not None
+            ret = LazyJobReturn(job)
+            ret.cfg = job.task
+            ret.overrides = job.overrides
+            Path(job.output_dir).mkdir(parents=True, exist_ok=True)
+            chdir = may_chdir and _change_dir(hydra.job.chdir)
+            if chdir:
+                os.chdir(job.output_dir)
+            ret.working_dir = job.output_dir if chdir else os.getcwd()
+            logs.job(job, hydra)
+            if hydra.output_subdir is not None:
+                snapshots.write(Path(job.output_dir) / str(hydra.output_subdir), job)
+            job.fix_hydra_values()  # after config.yaml, which Hydra writes as composed
+            env_set = hydra.job.env_set
+        with env_override(env_set):
             callbacks.on_job_start(config=config, task_function=task_function)
             try:
                 ret.return_value = task_function(job.task)
@@ -201,6 +213,7 @@ def run_job(
         callbacks.on_job_end(config=config, job_return=ret)
         return ret
     finally:
-        HydraConfig.instance().cfg = previous
-        if chdir:
-            os.chdir(old_cwd)
+        with GLOBAL_STATE:
+            HydraConfig.instance().cfg = previous
+            if chdir:
+                os.chdir(old_cwd)

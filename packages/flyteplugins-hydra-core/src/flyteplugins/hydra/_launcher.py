@@ -121,7 +121,7 @@ class FlyteLauncher(Launcher):
     ) -> PlannedJob:
         from ._execute import PlannedJob
         from ._hydra_compat import job_return_value
-        from ._hydra_job import run_job
+        from ._hydra_job import GLOBAL_STATE, run_job
         from ._task_env import task_env_key_scope
 
         assert self.config is not None and self.hydra_context is not None
@@ -147,7 +147,8 @@ class FlyteLauncher(Launcher):
                     may_chdir=may_chdir,
                 )
             returns[num] = ret
-            logs.launcher(config)
+            with GLOBAL_STATE:
+                logs.launcher(config)
             value = job_return_value(ret)
             if ret.status == JobStatus.FAILED:
                 raise value
