@@ -19,13 +19,11 @@ Two things make the app's code work unchanged in there:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import os
 import sys
 import tempfile
-import weakref
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -266,15 +264,9 @@ def app_driver_image(sweeper_target: str | None) -> Any:
 
 def _driver_task(image: Any) -> tuple[Any, Any]:
     """`app_driver` bound to an environment with `image`; the caller keeps the environment alive while submitting."""
-    bound_env = env.clone_with(env.name, image=image)
-    task = dataclasses.replace(
-        app_driver,
-        image=image,
-        parent_env=weakref.ref(bound_env),
-        parent_env_name=bound_env.name,
-        task_resolver=AppDriverResolver(),
-    )
-    return task, bound_env
+    from ._driver_client import bind_driver
+
+    return bind_driver(app_driver, env, AppDriverResolver(), image, [])
 
 
 def submit_app_sweep(launcher: FlyteLauncher, job_overrides: Sequence[Sequence[str]], first: int) -> list[JobOutcome]:

@@ -102,22 +102,29 @@ def driver_task(entry: Any, image: Any) -> tuple[Any, Any]:
     """The driver task bound to an environment with `image` that depends on the entry task's environment.
 
     The dependency makes flyte resolve (or build) the entry task's image with the driver's and ship it
-    to the driver, which needs it to start its children. Returns (task, environment): the task holds
-    its environment weakly, so the caller keeps the environment alive while submitting.
+    to the driver, which needs it to start its children.
     """
     from ._driver import DriverResolver, env, sweep_driver
 
     entry_env = entry.parent_env() if entry.parent_env is not None else None
-    depends_on = [entry_env] if entry_env is not None else []
-    bound_env = env.clone_with(env.name, image=image, depends_on=depends_on)
-    task = dataclasses.replace(
-        sweep_driver,
+    return bind_driver(sweep_driver, env, DriverResolver(), image, [entry_env] if entry_env is not None else [])
+
+
+def bind_driver(task: Any, task_env: Any, resolver: Any, image: Any, depends_on: list[Any]) -> tuple[Any, Any]:
+    """`task` (a driver task of `task_env`) bound to a copy of that environment with `image`.
+
+    Returns (task, environment): the task holds its environment weakly, so the caller keeps the
+    environment alive while submitting.
+    """
+    bound_env = task_env.clone_with(task_env.name, image=image, depends_on=depends_on)
+    bound = dataclasses.replace(
+        task,
         image=image,
         parent_env=weakref.ref(bound_env),
         parent_env_name=bound_env.name,
-        task_resolver=DriverResolver(),
+        task_resolver=resolver,
     )
-    return task, bound_env
+    return bound, bound_env
 
 
 # -- the plan --------------------------------------------------------------------------------
