@@ -184,15 +184,9 @@ async def drive_app(plan: AppPlan) -> DriverResult:
 # -- on the client ---------------------------------------------------------------------------
 
 
-def _root_dir() -> Path:
-    from ._flyte_compat import get_init_config_or_none
-
-    config = get_init_config_or_none()
-    return Path(config.root_dir if config is not None and config.root_dir else Path.cwd()).resolve()
-
-
 def _app_location(task_function: Any, root: Path) -> tuple[str, str, str]:
     """The app's module name as the bundle will import it, its function's name, and its file under `root`."""
+    from ._bundle_paths import relative_in_bundle
     from ._errors import ConfigurationError
 
     module = sys.modules.get(task_function.__module__)
@@ -204,36 +198,34 @@ def _app_location(task_function: Any, root: Path) -> tuple[str, str, str]:
             "Run the app as a script (python app.py --multirun ...)."
         )
     where = Path(path).resolve()
-    try:
-        relative = where.relative_to(root)
-    except ValueError:
-        raise ConfigurationError(
-            f"hydra.launcher.driver=cluster runs the app {where} on the cluster, so it must travel in the code "
-            f"bundle; but it is outside flyte's root_dir {root}, which is what gets bundled. Run it from a folder "
-            "that holds it (flyte's root_dir defaults to the current directory), or set root_dir in flyte.init."
-        ) from None
+    relative = relative_in_bundle(
+        where,
+        root,
+        f"hydra.launcher.driver=cluster runs the app {where} on the cluster, so it must travel in the code "
+        f"bundle; but it is outside flyte's root_dir {root}, which is what gets bundled. Run it from a folder "
+        "that holds it (flyte's root_dir defaults to the current directory), or set root_dir in flyte.init.",
+    )
     dotted = ".".join(relative.with_suffix("").parts)
     return dotted, task_function.__name__, str(relative)
 
 
 def _config_dir(config: Any, root: Path) -> tuple[str | None, list[str]]:
     """The app's config directory relative to `root`, and its files, for the bundle; refused if outside."""
-    from ._errors import ConfigurationError
+    from ._bundle_paths import bundled_files, relative_in_bundle
 
     sources = [s for s in config.hydra.runtime.config_sources if s.provider == "main"]
     if not sources or sources[0].schema != "file":
         return None, []
     where = Path(sources[0].path).resolve()
-    try:
-        relative = where.relative_to(root)
-    except ValueError:
-        raise ConfigurationError(
-            f"hydra.launcher.driver=cluster composes the sweep's jobs on the cluster, so the config directory must "
-            f"travel in the code bundle; but {where} is outside flyte's root_dir {root}, which is what gets bundled. "
-            "Move the configs under the root dir, or set root_dir (flyte.init(root_dir=...)) to a folder holding "
-            "both the app and its configs."
-        ) from None
-    files = sorted(str(p.relative_to(root)) for p in where.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    relative = relative_in_bundle(
+        where,
+        root,
+        f"hydra.launcher.driver=cluster composes the sweep's jobs on the cluster, so the config directory must "
+        f"travel in the code bundle; but {where} is outside flyte's root_dir {root}, which is what gets bundled. "
+        "Move the configs under the root dir, or set root_dir (flyte.init(root_dir=...)) to a folder holding "
+        "both the app and its configs.",
+    )
+    files = bundled_files(where, root)
     return str(relative), files
 
 
@@ -273,6 +265,7 @@ def submit_app_sweep(launcher: FlyteLauncher, job_overrides: Sequence[Sequence[s
     """Submit the app's whole sweep as one driver run; with `wait`, every job's outcome once it has finished."""
     from omegaconf import OmegaConf
 
+    from ._bundle_paths import flyte_root_dir
     from ._driver_client import _driver_run_name, finish
     from ._driver_plan import DRIVER_LABEL
     from ._flyte_compat import SweepCodeBundle
@@ -285,7 +278,7 @@ def submit_app_sweep(launcher: FlyteLauncher, job_overrides: Sequence[Sequence[s
 
     config, options = launcher.config, launcher.options
     assert config is not None and launcher.task_function is not None
-    root = _root_dir()
+    root = flyte_root_dir()
     module, function, script = _app_location(launcher.task_function, root)
     config_dir, files = _config_dir(config, root)
     identity = SweepIdentity.new()

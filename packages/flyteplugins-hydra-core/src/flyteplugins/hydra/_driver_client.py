@@ -138,29 +138,27 @@ def _task_location(entry: Any) -> tuple[str, str]:
 
 def _config_dir_in_bundle(request: LaunchRequest) -> tuple[str, list[str]]:
     """The config directory relative to flyte's root_dir, and its files, for the bundle; refused if outside."""
+    from ._bundle_paths import bundled_files, flyte_root_dir, relative_in_bundle
     from ._compose import resolve_config_dir
-    from ._flyte_compat import get_init_config_or_none
     from ._options import knob
 
     config_dir = resolve_config_dir(request.config_path)
-    config = get_init_config_or_none()
-    root = Path(config.root_dir if config is not None and config.root_dir else Path.cwd()).resolve()
+    root = flyte_root_dir()
     if config_dir is None:
         raise ConfigurationError(
             "driver=cluster with a sampling sweeper composes each trial on the cluster, from the config "
             f"directory, but this launch has none. Pass {knob('config_path', request.surface)}."
         )
     where = Path(config_dir).resolve()
-    try:
-        relative = where.relative_to(root)
-    except ValueError:
-        raise ConfigurationError(
-            f"driver=cluster with a sampling sweeper composes each trial on the cluster, so the config directory "
-            f"must travel in the code bundle; but {where} is outside flyte's root_dir {root}, which is what gets "
-            "bundled. Move the configs under the root dir, or set root_dir (flyte.init(root_dir=...)) to a folder "
-            "holding both the code and the configs."
-        ) from None
-    files = sorted(str(p.relative_to(root)) for p in where.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    relative = relative_in_bundle(
+        where,
+        root,
+        f"driver=cluster with a sampling sweeper composes each trial on the cluster, so the config directory "
+        f"must travel in the code bundle; but {where} is outside flyte's root_dir {root}, which is what gets "
+        "bundled. Move the configs under the root dir, or set root_dir (flyte.init(root_dir=...)) to a folder "
+        "holding both the code and the configs.",
+    )
+    files = bundled_files(where, root)
     return str(relative), files
 
 
