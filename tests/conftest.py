@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -130,3 +130,14 @@ def submit_without_waiting(tmp_path: Path, task: str, *overrides: str, **kwargs:
     assert f"flyte hydra wait {sweep_dir}" in proc.stdout
     (sweep_id,) = re.findall(r"^Sweep ([0-9a-f]+): journal", proc.stdout, re.MULTILINE)
     return str(sweep_dir), sweep_id
+
+
+def peak_concurrency(spans: Iterable[tuple[float, float]]) -> int:
+    """The largest number of (start, end) spans that were open at the same moment."""
+    spans = list(spans)
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    running = peak = 0
+    for _, delta in events:
+        running += delta
+        peak = max(peak, running)
+    return peak

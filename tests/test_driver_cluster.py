@@ -13,7 +13,7 @@ import flyte.remote
 import pytest
 from apps import driver_tasks
 from cli_support import flyte_cli
-from conftest import APPS, submit_without_waiting
+from conftest import APPS, peak_concurrency, submit_without_waiting
 from omegaconf import OmegaConf
 
 from flyteplugins.hydra import FlyteHydraError, RunResult, Sweep, SweepFailedError, hydra_sweep
@@ -80,12 +80,7 @@ def test_max_parallel_caps_the_children_in_flight(nested, tmp_path):
 
     assert [r.value for r in results] == [1, 2, 3, 4]
     intervals = [tuple(map(float, p.read_text().split())) for p in spans.glob("*.span")]
-    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    running = peak = 0
-    for _, delta in events:
-        running += delta
-        peak = max(peak, running)
-    assert peak == 2, intervals
+    assert peak_concurrency(intervals) == 2, intervals
 
 
 def test_max_parallel_with_wait_false_is_allowed_for_the_cluster_driver(nested):

@@ -14,7 +14,7 @@ import time
 
 import pytest
 from cli_support import flyte_cli
-from conftest import APPS, run_script
+from conftest import APPS, peak_concurrency, run_script
 from omegaconf import OmegaConf
 
 from flyteplugins.hydra import Sweep
@@ -109,12 +109,7 @@ def test_max_parallel_caps_the_job_runs_in_flight_inside_the_driver(nested, tmp_
     _, jobs = driver_and_jobs(nested)
     assert len(jobs) == 4
     intervals = [tuple(map(float, p.read_text().split())) for p in (tmp_path / "spans").glob("*.span")]
-    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    running = peak = 0
-    for _, delta in events:
-        running += delta
-        peak = max(peak, running)
-    assert peak == 2, intervals
+    assert peak_concurrency(intervals) == 2, intervals
 
 
 def test_task_env_of_the_entry_task_is_on_each_job_run(nested, tmp_path):

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from apps import tasks
 from cli_support import TASKS, flat, flyte_cli
-from conftest import APPS, run_script
+from conftest import APPS, peak_concurrency, run_script
 
 from flyteplugins.hydra import FlyteHydraError, hydra_run, hydra_sweep
 from flyteplugins.hydra.engine import DEFAULTS, knob, option_specs
@@ -269,12 +269,7 @@ PROBES: dict[str, Callable[[Launch, Any], None]] = {
 
 
 def _most_overlapping(jobs: list[dict[str, Any]]) -> int:
-    events = sorted([(j["start"], 1) for j in jobs] + [(j["end"], -1) for j in jobs])
-    running = peak = 0
-    for _, delta in events:
-        running += delta
-        peak = max(peak, running)
-    return peak
+    return peak_concurrency((j["start"], j["end"]) for j in jobs)
 
 
 def test_every_option_has_a_probe():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from apps import tasks
-from conftest import APPS, ROOT, run_script
+from conftest import APPS, ROOT, peak_concurrency, run_script
 
 from flyteplugins.hydra import ConfigurationError, SweepFailedError, hydra_run, hydra_sweep
 from flyteplugins.hydra._journal import JOURNAL_NAME, read_journal
@@ -23,13 +23,7 @@ CONF = str(APPS / "conf")
 
 def most_overlapping(log: Path) -> int:
     """The largest number of jobs that were running at the same moment."""
-    spans = [tuple(map(float, line.split()[1:])) for line in log.read_text().splitlines()]
-    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
-    running = peak = 0
-    for _, delta in events:
-        running += delta
-        peak = max(peak, running)
-    return peak
+    return peak_concurrency(tuple(map(float, line.split()[1:])) for line in log.read_text().splitlines())
 
 
 def latest(sweep_dir: Path) -> dict[int, dict]:
