@@ -99,7 +99,7 @@ class Submission:
         The job becomes Hydra's current job first: its output folder is laid out from its whole config.
         """
         from ._compose import as_job
-        from ._task_env import apply_task_env, task_env_section
+        from ._task_env import apply_task_env_section, task_env_section
 
         job = as_job(cfg)
         if job is not None:
@@ -108,10 +108,9 @@ class Submission:
             cfg = job.fix_hydra_values()
         else:
             output_dir = None
-        entry = apply_task_env(self.task, cfg, task_env_key=self.task_env_key)
-        spec_key = (
-            _spec_key(task_env_section(cfg, self.task.short_name, self.task_env_key)) if entry is not self.task else ""
-        )
+        section = task_env_section(cfg, self.task.short_name, self.task_env_key)
+        entry = apply_task_env_section(self.task, section, f"{self.task_env_key}.{self.task.short_name}")
+        spec_key = _spec_key(section) if entry is not self.task else ""
         return Prepared(entry, cfg, self.run_name(num), num, tuple(overrides), output_dir, spec_key)
 
     def start(self, prepared: Prepared) -> Any:

@@ -157,11 +157,19 @@ def apply_task_env(task: T, cfg: Any, task_env_key: str | None = None, task_name
     name = task_name or getattr(task, "short_name", None) or getattr(task, "name", None)
     if not isinstance(name, str):
         raise ConfigurationError(f"{task!r} is not a Flyte task: decorate it with @env.task (flyte.TaskEnvironment).")
-    settings = task_env_section(cfg, name, task_env_key)
+    return apply_task_env_section(task, task_env_section(cfg, name, task_env_key), f"{task_env_key}.{name}")
+
+
+def apply_task_env_section(task: T, settings: dict[str, Any] | None, where: str) -> T:
+    """`task` overridden with the already-read `task_env` section `settings` (found at `where`), or `task` itself.
+
+    For callers that need the section too (a sweep keys its task specs by it), so it is read once.
+    """
     if not settings:
         return task
-    kwargs = lower_task_env(task, settings, f"{task_env_key}.{name}")
+    kwargs = lower_task_env(task, settings, where)
     try:
         return task.override(**kwargs)  # type: ignore[attr-defined]
     except (TypeError, ValueError) as e:
-        raise ConfigurationError(f"'{task_env_key}.{name}' could not be applied to task '{name}': {e}") from e
+        name = getattr(task, "short_name", None) or getattr(task, "name", None)
+        raise ConfigurationError(f"'{where}' could not be applied to task '{name}': {e}") from e
