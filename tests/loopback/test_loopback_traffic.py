@@ -1,5 +1,6 @@
 """The loopback server's request log, counters, injected faults and latency, seen from the flyte client."""
 
+import socket
 import time
 
 import flyte
@@ -43,6 +44,17 @@ def test_create_run_records_the_pod_template(remote: LoopbackServer) -> None:
     assert dict(template.k8s_pod.metadata.labels) == {"team": "loopback"}
     assert pod_spec["containers"][0]["image"] == LOOPBACK_IMAGE
     assert {"name": "GREETING", "value": "hi"} in pod_spec["containers"][0]["env"]
+
+
+def test_every_connection_sends_its_answers_without_delay(remote: LoopbackServer) -> None:
+    """TCP_NODELAY on each accepted connection: uvicorn writes an answer's headers and body apart, and without it
+    Nagle held the body back for the client's delayed ACK, about 40 ms on every RPC (latency nobody asked for)."""
+    _submit(loopback_tasks.add, x=1, y=1)
+
+    connections = list(remote._uvicorn.server_state.connections)
+    sockets = [c.transport.get_extra_info("socket") for c in connections]
+    assert sockets, "the flyte client keeps its connection open"
+    assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
 
 
 def test_counters_count_the_rpcs_of_a_run(remote: LoopbackServer) -> None:
