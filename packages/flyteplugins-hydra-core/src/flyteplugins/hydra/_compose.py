@@ -260,10 +260,16 @@ class _HydraNode:
 
 @dataclass(frozen=True)
 class _Derived:
-    """What Hydra derives per job from its overrides, for a job that shares the template's `hydra` node."""
+    """What Hydra derives per job from its overrides, for a job that shares the template's `hydra` node.
+
+    `keys` are the keys of the template's overrides (the same tuple for all its jobs), `changed` those
+    that this job sets to another value: the job's config is the template's but for those leaves.
+    """
 
     overrides: list[str]
     override_dirname: str
+    keys: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
 
 
 def _root_flags(cfg: DictConfig) -> dict[str, bool]:
@@ -399,6 +405,7 @@ class SweepComposer:
         self._naming: dict[str, Any] = {}
         self._template_lines: list[str] = []
         self._template_keys: list[str] = []
+        self._template_key_tuple: tuple[str, ...] = ()
         self._is_group: dict[str, bool] = {}
 
     def _parse(self, line: str) -> Any:
@@ -451,6 +458,7 @@ class SweepComposer:
             "exclude_keys": list(naming.exclude_keys),
         }
         self._template_lines, self._template_keys = lines, [o.key_or_group for o in parsed]
+        self._template_key_tuple = tuple(self._template_keys)
 
     def _from_template(self, lines: list[str], parsed: list[Any], num: int | None) -> ComposedJob | None:
         import pickle
@@ -481,9 +489,8 @@ class SweepComposer:
             return None
         dirname = overrides_dirname(parsed, **self._naming)
         OmegaConf.copy_cache(from_config=self.primary, to_config=task)
-        return ComposedJob(
-            task, num, node, derived=_Derived(lines, dirname), output_keys=_output_keys(num), hydra_refs=refs
-        )
+        derived = _Derived(lines, dirname, self._template_key_tuple, tuple(o.key_or_group for o in changed))
+        return ComposedJob(task, num, node, derived=derived, output_keys=_output_keys(num), hydra_refs=refs)
 
     def compose(self, job_overrides: Sequence[str], num: int | None) -> ComposedJob:
         """The job's composition; numbered unless `num` is None (Hydra's own validation composes unnumbered)."""

@@ -17,10 +17,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -54,17 +55,83 @@ _PLACEHOLDER = {
 }
 
 
-def _put(text: str, placeholder: str, value: Any) -> str:
-    """Replace the scalar `placeholder` in YAML `text` with `value` rendered as YAML at the same place."""
-    at = text.index(placeholder)
-    line_start = text.rindex("\n", 0, at) + 1
-    indent = " " * (len(text[line_start:at]) - len(text[line_start:at].lstrip()))
-    if isinstance(value, list) and value:
-        block = "".join(f"\n{indent}{line}" for line in _yaml(value).splitlines())
-        return text[: at - 1] + block + text[at + len(placeholder) :]
-    rendered = _yaml([value])[2:].rstrip("\n")  # "- <scalar>" as a list item, so YAML quotes it as needed
-    rendered = rendered.replace("\n", "\n" + indent)
-    return text[:at] + rendered + text[at + len(placeholder) :]
+# YAML's line width: a scalar that would reach past it may be folded at a space, differently at another column.
+_WIDTH = 80
+
+
+def _fits(column: int, item: str) -> bool:
+    """Whether YAML writes `item` (one dumped scalar) the same at `column` as where it was dumped.
+
+    Plain and single-quoted scalars are folded only at a space, once a line reaches past the width;
+    double-quoted ones (`"..."`, for special characters) are left to a whole dump.
+    """
+    return column + len(item) <= _WIDTH or (" " not in item and not item.startswith('"'))
+
+
+class _YamlList(NamedTuple):
+    """A list of scalars as YAML text (a block sequence, or `[]`), and how many items it has."""
+
+    text: str
+    count: int
+
+
+def _yaml_list(values: list[Any]) -> _YamlList:
+    return _YamlList(_yaml(values), len(values))
+
+
+class _Spliced:
+    """YAML text dumped once with a placeholder at each leaf that differs between jobs; each job's values put in.
+
+    Dumping a document costs about as much per leaf as per document, and the jobs that share a template
+    differ only in a few leaves. A value is put in only where the result is exactly what dumping the whole
+    document gives: a scalar that YAML writes on one line and would not fold at its place (`_fits`), a
+    list of such scalars. Otherwise `render` gives None and the caller dumps the whole document.
+    """
+
+    def __init__(self, text: str, placeholders: Mapping[str, str]) -> None:
+        found = sorted((text.index(p), name, len(p)) for name, p in placeholders.items())
+        self._pieces: list[str] = []
+        self._slots: list[tuple[str, int, int]] = []  # name, column of the value, indentation of its line
+        at = 0
+        for position, name, size in found:
+            line_start = text.rfind("\n", 0, position) + 1
+            line = text[line_start:position]
+            self._pieces.append(text[at:position])
+            self._slots.append((name, position - line_start, len(line) - len(line.lstrip())))
+            at = position + size
+        self._tail = text[at:]
+
+    def render(self, values: Mapping[str, Any]) -> str | None:
+        """The text with `values` (by placeholder name) in place; a list value is a `_YamlList`."""
+        scalars = [v for v in (values[name] for name, _, _ in self._slots) if not _is_block(v)]
+        scalars = [[] if isinstance(v, _YamlList) else v for v in scalars]  # an empty list is written `[]`
+        dumped = _yaml(scalars).splitlines() if scalars else []
+        if len(dumped) != len(scalars) or not all(line.startswith("- ") for line in dumped):
+            return None  # a scalar of more than one line
+        items = iter(dumped)
+        parts = []
+        for piece, (name, column, indent) in zip(self._pieces, self._slots):
+            value = values[name]
+            if _is_block(value):
+                lines = value.text.splitlines()
+                if len(lines) != value.count or not all(_fits(indent + 2, line[2:]) for line in lines):
+                    return None
+                parts.append(piece[:-1])  # the space after `key:`, as a block sequence starts on the next line
+                parts.extend(f"\n{' ' * indent}{line}" for line in lines)
+            else:
+                item = next(items)[2:]
+                if not _fits(column, item):
+                    return None
+                parts.extend((piece, item))
+        parts.append(self._tail)
+        return "".join(parts)
+
+
+def _is_block(value: Any) -> bool:
+    return isinstance(value, _YamlList) and value.count > 0
+
+
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def _container(node: Any) -> Any:
@@ -80,22 +147,90 @@ def _raw(node: Any, key: str) -> Any:
     return OmegaConf.to_container(node, resolve=False).get(key) if OmegaConf.is_dict(node) else None
 
 
-def _put_job(text: str, fields: dict[str, Any]) -> str:
-    for key, placeholder in _PLACEHOLDER.items():
-        text = _put(text, placeholder, fields[key])
-    return text
+def _hydra_spliced(hydra: dict[str, Any]) -> _Spliced:
+    """`{"hydra": ...}` (from a job's `hydra` node) with a placeholder at each leaf that differs between jobs."""
+    return _Spliced(
+        _yaml(
+            {
+                "hydra": {
+                    **hydra,
+                    "job": {**hydra["job"], **{k: _PLACEHOLDER[k] for k in ("num", "id", "override_dirname")}},
+                    "overrides": {**hydra["overrides"], "task": _PLACEHOLDER["lines"]},
+                    "runtime": {**hydra["runtime"], "output_dir": _PLACEHOLDER["output_dir"]},
+                }
+            }
+        ),
+        _PLACEHOLDER,
+    )
 
 
-def _with_placeholders(hydra: dict[str, Any]) -> dict[str, Any]:
-    """`{"hydra": ...}` with a placeholder at each leaf that differs between jobs sharing a node."""
-    return {
-        "hydra": {
-            **hydra,
-            "job": {**hydra["job"], **{k: _PLACEHOLDER[k] for k in ("num", "id", "override_dirname")}},
-            "overrides": {**hydra["overrides"], "task": _PLACEHOLDER["lines"]},
-            "runtime": {**hydra["runtime"], "output_dir": _PLACEHOLDER["output_dir"]},
-        }
-    }
+def _leaf(cfg: Any, path: Sequence[str]) -> tuple[bool, Any]:
+    """(True, the value `to_container` gives) for a leaf of `cfg` at `path` (interpolations as written)."""
+    from omegaconf import Container, DictConfig
+
+    node = cfg
+    for part in path:
+        if not isinstance(node, DictConfig):
+            return False, None
+        node = node._get_node(part)
+    if node is None or isinstance(node, Container):
+        return False, None
+    value = node._value()
+    return True, (value.name if isinstance(value, Enum) else value)
+
+
+class _ConfigTexts:
+    """`.hydra/config.yaml` of each job: dumped whole, or for a value-only job its template's text with its leaves.
+
+    Jobs made from one template (`_compose.SweepComposer`) differ from it only at the keys of their
+    overrides, so the text is dumped once per template with a placeholder at each such key that is a
+    leaf, and each job's own values there are put in (`_Spliced`).
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[Any, _Spliced, tuple[tuple[str, ...], ...]]] = {}
+
+    def text(self, job: ComposedJob) -> str:
+        derived = job.derived
+        if derived is None or not derived.keys:
+            return _yaml(_container(job.task))
+        known = self._known.get(id(job.node))
+        if known is None or known[0] is not job.node:
+            made = self._template(job)
+            if made is None:
+                return _yaml(_container(job.task))
+            known = self._known[id(job.node)] = (job.node, *made)
+        _, spliced, paths = known
+        if not set(derived.changed) <= {".".join(p) for p in paths}:
+            return _yaml(_container(job.task))
+        values = {}
+        for number, path in enumerate(paths):
+            is_leaf, value = _leaf(job.task, path)
+            if not is_leaf or not isinstance(value, _SCALARS):
+                return _yaml(_container(job.task))
+            values[str(number)] = value
+        text = spliced.render(values)
+        return text if text is not None else _yaml(_container(job.task))
+
+    @staticmethod
+    def _template(job: ComposedJob) -> tuple[_Spliced, tuple[tuple[str, ...], ...]] | None:
+        """The job's text with placeholders at its override keys that are leaves; None if a key it changed is not."""
+        assert job.derived is not None
+        content = _container(job.task)
+        placeholders, paths = {}, []
+        for key in dict.fromkeys(job.derived.keys):
+            path = tuple(key.split("."))
+            parent = content
+            for part in path[:-1]:
+                parent = parent.get(part) if isinstance(parent, dict) else None
+            if not isinstance(parent, dict) or isinstance(parent.get(path[-1], {}), (dict, list)):
+                continue
+            name = str(len(paths))
+            placeholders[name] = parent[path[-1]] = f"flyte_hydra_placeholder_config_{name}_"
+            paths.append(path)
+        if not paths or not set(job.derived.changed) <= {".".join(p) for p in paths}:
+            return None
+        return _Spliced(_yaml(content), placeholders), tuple(paths)
 
 
 class Snapshots:
@@ -107,32 +242,33 @@ class Snapshots:
     """
 
     def __init__(self) -> None:
-        self._texts: dict[int, tuple[Any, str]] = {}
+        self._texts: dict[int, tuple[Any, _Spliced]] = {}
+        self._configs = _ConfigTexts()
 
-    def _hydra_text(self, job: ComposedJob) -> str:
+    def _hydra_text(self, job: ComposedJob, lines: _YamlList) -> str:
         if job.derived is None:
             return _yaml(_container(job.node.holder))
         known = self._texts.get(id(job.node))
         if known is None or known[0] is not job.node:
-            known = self._texts[id(job.node)] = (job.node, _yaml(_with_placeholders(_container(job.node.node))))
-        num = job.num if job.num is not None else job.node.base_num
-        return _put_job(
-            known[1],
+            known = self._texts[id(job.node)] = (job.node, _hydra_spliced(_container(job.node.node)))
+        text = known[1].render(
             {
-                "num": num,
+                "num": job.num if job.num is not None else job.node.base_num,
                 "id": str(job.num) if job.num is not None else job.node.base_id,
                 "override_dirname": job.derived.override_dirname,
-                "lines": list(job.derived.overrides),
+                "lines": lines,
                 "output_dir": job.output_dir,
-            },
+            }
         )
+        return text if text is not None else _yaml(_container(job.node.holder))
 
     def write(self, folder: Path, job: ComposedJob) -> None:
         """The three files of `job` (Hydra's current job), in `folder` (`<output dir>/<hydra.output_subdir>`)."""
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "config.yaml").write_text(_yaml(_container(job.task)), encoding="utf-8")
-        (folder / "hydra.yaml").write_text(self._hydra_text(job), encoding="utf-8")
-        (folder / "overrides.yaml").write_text(_yaml(job.overrides), encoding="utf-8")
+        lines = _yaml_list(job.overrides)
+        (folder / "config.yaml").write_text(self._configs.text(job), encoding="utf-8")
+        (folder / "hydra.yaml").write_text(self._hydra_text(job, lines), encoding="utf-8")
+        (folder / "overrides.yaml").write_text(lines.text, encoding="utf-8")
 
 
 @dataclass
@@ -151,7 +287,7 @@ class _Shared:
     job_name: str
     log_files: dict[str, Any]
     output_subdir: Any = None
-    text: str | None = None
+    spliced: _Spliced | None = None
 
 
 class _JobLogs:
@@ -205,6 +341,7 @@ class JobOutputs:
         self._logs = _JobLogs()
         self._shared: _Shared | None = None
         self._job: dict[str, Any] = {}
+        self._configs = _ConfigTexts()
 
     @staticmethod
     def _key(hydra: Any, task_lines: list[str]) -> Any:
@@ -324,7 +461,7 @@ class JobOutputs:
         }
         return output_dir
 
-    def _hydra_snapshot(self) -> str:
+    def _hydra_snapshot(self, lines: _YamlList) -> str:
         """This job's `hydra.yaml`: the first job's text, with what differs between jobs put in.
 
         Rendering Hydra's node is most of a snapshot's cost, and it is the same for every job but
@@ -334,28 +471,30 @@ class JobOutputs:
 
         job = self._job
         shared = self._shared
-        if job["hydra"] is None or shared is None:
-            return _yaml(_container(HydraConfig.instance().cfg))
-        if shared.text is None:
-            shared.text = _yaml(_with_placeholders(shared.hydra["hydra"]))
-        return _put_job(shared.text, job)
+        if job["hydra"] is not None and shared is not None:
+            if shared.spliced is None:
+                shared.spliced = _hydra_spliced(shared.hydra["hydra"])
+            text = shared.spliced.render({**job, "lines": lines})
+            if text is not None:
+                return text
+        return _yaml(_container(HydraConfig.instance().cfg))
 
-    def snapshot(self, output_dir: str | None, task_cfg: DictConfig) -> None:
+    def snapshot(self, output_dir: str | None, job: ComposedJob) -> None:
         """`.hydra/config.yaml`, `hydra.yaml` and `overrides.yaml`, as Hydra's `run_job` writes them.
 
-        Call it after `task_config`, with the job's config without its `hydra` node.
+        Call it after `write`, while `job` is Hydra's current job and before its `${hydra:...}` are fixed.
         """
         subdir = self._job.get("subdir")
         if output_dir is None or subdir is None:
             return
         folder = Path(output_dir) / str(subdir)
         folder.mkdir(parents=True, exist_ok=True)
-        for name, content in (
-            ("config.yaml", _container(task_cfg)),
-            ("hydra.yaml", None),
-            ("overrides.yaml", self._job["lines"]),
+        lines = _yaml_list(self._job["lines"])
+        for name, text in (
+            ("config.yaml", self._configs.text(job)),
+            ("hydra.yaml", self._hydra_snapshot(lines)),
+            ("overrides.yaml", lines.text),
         ):
-            text = self._hydra_snapshot() if content is None else _yaml(content)
             (folder / name).write_text(text, encoding="utf-8")
 
     @staticmethod
