@@ -275,7 +275,7 @@ def dump_whole(document: object) -> str:
 @given(values=st.lists(SPLICED_VALUES, min_size=1, max_size=4), depths=st.lists(st.integers(0, 6), min_size=4))
 def test_spliced_text_is_the_whole_dump_or_nothing(values, depths):
     """A value put in at its placeholder gives the bytes that dumping the whole document gives, or `render` says no."""
-    from flyteplugins.hydra._job_outputs import _Spliced, _yaml_list
+    from flyteplugins.hydra._job_outputs import _items, _Spliced
 
     def document(leaves: list[object]) -> dict:
         doc: dict = {"first": 1}
@@ -287,10 +287,18 @@ def test_spliced_text_is_the_whole_dump_or_nothing(values, depths):
             parent[f"after_{number}"] = "tail"
         return doc
 
+    flat = [x for v in values for x in (v if isinstance(v, list) else [v])]
+    items = _items(flat)
+    if items is None:
+        assert any(len(dump_whole([x]).splitlines()) > 1 for x in flat)  # only a scalar of two lines is refused
+        return
+    given_items: dict[str, str | list[str]] = {}
+    for number, value in enumerate(values):
+        size = len(value) if isinstance(value, list) else 1
+        taken, items = items[:size], items[size:]
+        given_items[str(number)] = taken if isinstance(value, list) else taken[0]
     placeholders = {str(n): f"flyte_hydra_placeholder_test_{n}_" for n in range(len(values))}
-    spliced = _Spliced(dump_whole(document(list(placeholders.values()))), placeholders)
-    given_values = {str(n): _yaml_list(v) if isinstance(v, list) else v for n, v in enumerate(values)}
-    rendered = spliced.render(given_values)
+    rendered = _Spliced(dump_whole(document(list(placeholders.values()))), placeholders).render(given_items)
     if rendered is not None:
         assert rendered == dump_whole(document(values))
     if all(isinstance(v, (int, bool)) or v is None for v in values):

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -68,24 +68,32 @@ def _fits(column: int, item: str) -> bool:
     return column + len(item) <= _WIDTH or (" " not in item and not item.startswith('"'))
 
 
-class _YamlList(NamedTuple):
-    """A list of scalars as YAML text (a block sequence, or `[]`), and how many items it has."""
+def _items(values: Sequence[Any]) -> list[str] | None:
+    """Each value as YAML writes it as an item of a block sequence, all from one dump; None if one takes two lines.
 
-    text: str
-    count: int
+    Dumping costs about as much per document as per value, so a job's values are dumped together.
+    """
+    if not values:
+        return []
+    lines = _yaml(list(values)).splitlines()
+    if len(lines) != len(values) or not all(line.startswith("- ") for line in lines):
+        return None
+    return [line[2:] for line in lines]
 
 
-def _yaml_list(values: list[Any]) -> _YamlList:
-    return _YamlList(_yaml(values), len(values))
+def _sequence(items: list[str]) -> str:
+    """A whole document of one list, from its items (`_items`): what dumping the list gives."""
+    return "".join(f"- {item}\n" for item in items) if items else "[]\n"
 
 
 class _Spliced:
-    """YAML text dumped once with a placeholder at each leaf that differs between jobs; each job's values put in.
+    """YAML text dumped once with a placeholder at each leaf that differs between jobs; each job's items put in.
 
     Dumping a document costs about as much per leaf as per document, and the jobs that share a template
     differ only in a few leaves. A value is put in only where the result is exactly what dumping the whole
     document gives: a scalar that YAML writes on one line and would not fold at its place (`_fits`), a
-    list of such scalars. Otherwise `render` gives None and the caller dumps the whole document.
+    list of such scalars (each dumped on one line by `_items`). Otherwise `render` gives None and the caller
+    dumps the whole document.
     """
 
     def __init__(self, text: str, placeholders: Mapping[str, str]) -> None:
@@ -101,37 +109,29 @@ class _Spliced:
             at = position + size
         self._tail = text[at:]
 
-    def render(self, values: Mapping[str, Any]) -> str | None:
-        """The text with `values` (by placeholder name) in place; a list value is a `_YamlList`."""
-        scalars = [v for v in (values[name] for name, _, _ in self._slots) if not _is_block(v)]
-        scalars = [[] if isinstance(v, _YamlList) else v for v in scalars]  # an empty list is written `[]`
-        dumped = _yaml(scalars).splitlines() if scalars else []
-        if len(dumped) != len(scalars) or not all(line.startswith("- ") for line in dumped):
-            return None  # a scalar of more than one line
-        items = iter(dumped)
+    def render(self, items: Mapping[str, str | list[str]]) -> str | None:
+        """The text with each placeholder's item in place (`_items`); a list of items is a block sequence."""
         parts = []
         for piece, (name, column, indent) in zip(self._pieces, self._slots):
-            value = values[name]
-            if _is_block(value):
-                lines = value.text.splitlines()
-                if len(lines) != value.count or not all(_fits(indent + 2, line[2:]) for line in lines):
+            item = items[name]
+            if isinstance(item, list):
+                if not item:
+                    item = "[]"
+                elif not all(_fits(indent + 2, line) for line in item):
                     return None
-                parts.append(piece[:-1])  # the space after `key:`, as a block sequence starts on the next line
-                parts.extend(f"\n{' ' * indent}{line}" for line in lines)
-            else:
-                item = next(items)[2:]
-                if not _fits(column, item):
-                    return None
-                parts.extend((piece, item))
+                else:
+                    parts.append(piece[:-1])  # the space after `key:`, as a block sequence starts on the next line
+                    parts.extend(f"\n{' ' * indent}- {line}" for line in item)
+                    continue
+            if not _fits(column, item):
+                return None
+            parts.extend((piece, item))
         parts.append(self._tail)
         return "".join(parts)
 
 
-def _is_block(value: Any) -> bool:
-    return isinstance(value, _YamlList) and value.count > 0
-
-
 _SCALARS = (str, int, float, bool, type(None))
+_SNAPSHOT_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
 
 
 def _container(node: Any) -> Any:
@@ -190,27 +190,27 @@ class _ConfigTexts:
     def __init__(self) -> None:
         self._known: dict[int, tuple[Any, _Spliced, tuple[tuple[str, ...], ...]]] = {}
 
-    def text(self, job: ComposedJob) -> str:
+    def values(self, job: ComposedJob) -> tuple[_Spliced, list[Any]] | None:
+        """The job's template text and its values at the placeholders; None when its text must be dumped whole."""
         derived = job.derived
         if derived is None or not derived.keys:
-            return _yaml(_container(job.task))
+            return None
         known = self._known.get(id(job.node))
         if known is None or known[0] is not job.node:
             made = self._template(job)
             if made is None:
-                return _yaml(_container(job.task))
+                return None
             known = self._known[id(job.node)] = (job.node, *made)
         _, spliced, paths = known
         if not set(derived.changed) <= {".".join(p) for p in paths}:
-            return _yaml(_container(job.task))
-        values = {}
-        for number, path in enumerate(paths):
+            return None
+        values = []
+        for path in paths:
             is_leaf, value = _leaf(job.task, path)
             if not is_leaf or not isinstance(value, _SCALARS):
-                return _yaml(_container(job.task))
-            values[str(number)] = value
-        text = spliced.render(values)
-        return text if text is not None else _yaml(_container(job.task))
+                return None
+            values.append(value)
+        return spliced, values
 
     @staticmethod
     def _template(job: ComposedJob) -> tuple[_Spliced, tuple[tuple[str, ...], ...]] | None:
@@ -233,6 +233,38 @@ class _ConfigTexts:
         return _Spliced(_yaml(content), placeholders), tuple(paths)
 
 
+def _snapshot_texts(
+    job: ComposedJob,
+    configs: _ConfigTexts,
+    hydra: tuple[_Spliced, dict[str, Any]] | None,
+    lines: list[str],
+    whole_hydra: Any,
+) -> tuple[str, str, str]:
+    """`config.yaml`, `hydra.yaml` and `overrides.yaml` of `job`: spliced where they can be, else dumped whole.
+
+    `hydra` is the text the job's `hydra.yaml` is spliced into, with the job's values but for its
+    override lines (None: dump it whole, `whole_hydra()`).
+    """
+    config = configs.values(job)
+    config_values = config[1] if config is not None else []
+    hydra_values = list(hydra[1].values()) if hydra is not None else []
+    items = _items([*config_values, *hydra_values, *lines])
+    if items is None:
+        return _yaml(_container(job.task)), whole_hydra(), _yaml(lines)
+    config_items, hydra_items = items[: len(config_values)], items[len(config_values) : len(items) - len(lines)]
+    line_items = items[len(items) - len(lines) :]
+    config_text = hydra_text = None
+    if config is not None:
+        config_text = config[0].render({str(n): item for n, item in enumerate(config_items)})
+    if hydra is not None:
+        hydra_text = hydra[0].render({**dict(zip(hydra[1], hydra_items)), "lines": line_items})
+    return (
+        config_text if config_text is not None else _yaml(_container(job.task)),
+        hydra_text if hydra_text is not None else whole_hydra(),
+        _sequence(line_items),
+    )
+
+
 class Snapshots:
     """`.hydra/{config,hydra,overrides}.yaml` of launcher jobs, with the content Hydra's `run_job` gives them.
 
@@ -245,30 +277,28 @@ class Snapshots:
         self._texts: dict[int, tuple[Any, _Spliced]] = {}
         self._configs = _ConfigTexts()
 
-    def _hydra_text(self, job: ComposedJob, lines: _YamlList) -> str:
+    def _hydra(self, job: ComposedJob) -> tuple[_Spliced, dict[str, Any]] | None:
         if job.derived is None:
-            return _yaml(_container(job.node.holder))
+            return None
         known = self._texts.get(id(job.node))
         if known is None or known[0] is not job.node:
             known = self._texts[id(job.node)] = (job.node, _hydra_spliced(_container(job.node.node)))
-        text = known[1].render(
-            {
-                "num": job.num if job.num is not None else job.node.base_num,
-                "id": str(job.num) if job.num is not None else job.node.base_id,
-                "override_dirname": job.derived.override_dirname,
-                "lines": lines,
-                "output_dir": job.output_dir,
-            }
-        )
-        return text if text is not None else _yaml(_container(job.node.holder))
+        values = {
+            "num": job.num if job.num is not None else job.node.base_num,
+            "id": str(job.num) if job.num is not None else job.node.base_id,
+            "override_dirname": job.derived.override_dirname,
+            "output_dir": job.output_dir,
+        }
+        return known[1], values
 
     def write(self, folder: Path, job: ComposedJob) -> None:
         """The three files of `job` (Hydra's current job), in `folder` (`<output dir>/<hydra.output_subdir>`)."""
         folder.mkdir(parents=True, exist_ok=True)
-        lines = _yaml_list(job.overrides)
-        (folder / "config.yaml").write_text(self._configs.text(job), encoding="utf-8")
-        (folder / "hydra.yaml").write_text(self._hydra_text(job, lines), encoding="utf-8")
-        (folder / "overrides.yaml").write_text(lines.text, encoding="utf-8")
+        texts = _snapshot_texts(
+            job, self._configs, self._hydra(job), job.overrides, lambda: _yaml(_container(job.node.holder))
+        )
+        for name, text in zip(_SNAPSHOT_FILES, texts):
+            (folder / name).write_text(text, encoding="utf-8")
 
 
 @dataclass
@@ -461,40 +491,40 @@ class JobOutputs:
         }
         return output_dir
 
-    def _hydra_snapshot(self, lines: _YamlList) -> str:
-        """This job's `hydra.yaml`: the first job's text, with what differs between jobs put in.
+    def _hydra(self) -> tuple[_Spliced, dict[str, Any]] | None:
+        """The first job's `hydra.yaml` with placeholders, and this job's values for them (None: dump it whole).
 
         Rendering Hydra's node is most of a snapshot's cost, and it is the same for every job but
         for a few leaves, so it is rendered once with a placeholder for each of them.
         """
-        from hydra.core.hydra_config import HydraConfig
-
         job = self._job
         shared = self._shared
-        if job["hydra"] is not None and shared is not None:
-            if shared.spliced is None:
-                shared.spliced = _hydra_spliced(shared.hydra["hydra"])
-            text = shared.spliced.render({**job, "lines": lines})
-            if text is not None:
-                return text
-        return _yaml(_container(HydraConfig.instance().cfg))
+        if job["hydra"] is None or shared is None:
+            return None
+        if shared.spliced is None:
+            shared.spliced = _hydra_spliced(shared.hydra["hydra"])
+        return shared.spliced, {key: job[key] for key in ("num", "id", "override_dirname", "output_dir")}
 
     def snapshot(self, output_dir: str | None, job: ComposedJob) -> None:
         """`.hydra/config.yaml`, `hydra.yaml` and `overrides.yaml`, as Hydra's `run_job` writes them.
 
         Call it after `write`, while `job` is Hydra's current job and before its `${hydra:...}` are fixed.
         """
+        from hydra.core.hydra_config import HydraConfig
+
         subdir = self._job.get("subdir")
         if output_dir is None or subdir is None:
             return
         folder = Path(output_dir) / str(subdir)
         folder.mkdir(parents=True, exist_ok=True)
-        lines = _yaml_list(self._job["lines"])
-        for name, text in (
-            ("config.yaml", self._configs.text(job)),
-            ("hydra.yaml", self._hydra_snapshot(lines)),
-            ("overrides.yaml", lines.text),
-        ):
+        texts = _snapshot_texts(
+            job,
+            self._configs,
+            self._hydra(),
+            self._job["lines"],
+            lambda: _yaml(_container(HydraConfig.instance().cfg)),
+        )
+        for name, text in zip(_SNAPSHOT_FILES, texts):
             (folder / name).write_text(text, encoding="utf-8")
 
     @staticmethod
