@@ -138,7 +138,7 @@ def _output_keys(num: int | None) -> tuple[str, str | None] | None:
     return SWEEP_DIR if num is not None else None
 
 
-def set_leaf(parent: Any, key: str, value: Any) -> None:
+def set_leaf(parent: Any, key: str | int, value: Any) -> None:
     """Set one existing leaf of a (read-only) node in place, as `read_write` plus an assignment would.
 
     `read_write`/`open_dict` on Hydra's large node re-derive every node's flags below it, on entry
@@ -252,8 +252,16 @@ class _HydraNode:
         set_leaf(node_job, "id", str(job.num) if numbered else self.base_id)
         set_leaf(node_job, "num", job.num if numbered else self.base_num)
         if job.derived is not None:
-            # A ListConfig takes a new list whatever its flags (it lifts them while it fills itself).
-            target._get_node("overrides")._get_node("task")._set_value(list(job.derived.overrides))
+            lines = job.derived.overrides
+            task_lines = target._get_node("overrides")._get_node("task")
+            if len(task_lines) == len(lines):
+                # The jobs sharing a node have as many lines each: only the lines that differ are set again.
+                for index, line in enumerate(lines):
+                    if task_lines._get_node(index)._value() != line:
+                        set_leaf(task_lines, index, line)
+            else:
+                # A ListConfig takes a new list whatever its flags (it lifts them while it fills itself).
+                task_lines._set_value(list(lines))
             set_leaf(node_job, "override_dirname", job.derived.override_dirname)
         set_leaf(runtime, "output_dir", output_dir if output_dir is not None else self.base_output_dir)
 
