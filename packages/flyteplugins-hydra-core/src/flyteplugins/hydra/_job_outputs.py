@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -238,7 +238,7 @@ def _snapshot_texts(
     configs: _ConfigTexts,
     hydra: tuple[_Spliced, dict[str, Any]] | None,
     lines: list[str],
-    whole_hydra: Any,
+    whole_hydra: Callable[[], str],
 ) -> tuple[str, str, str]:
     """`config.yaml`, `hydra.yaml` and `overrides.yaml` of `job`: spliced where they can be, else dumped whole.
 
