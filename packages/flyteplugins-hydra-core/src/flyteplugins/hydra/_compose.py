@@ -138,6 +138,18 @@ def _output_keys(num: int | None) -> tuple[str, str | None] | None:
     return SWEEP_DIR if num is not None else None
 
 
+def child(parent: Any, key: str | int) -> Any:
+    """`parent._get_node(key)` for a key that exists, without its checks of the key (struct, typed, readonly).
+
+    A container keeps its children in `_content` (a dict, or a list for a ListConfig); the checks are
+    most of a lookup's cost, and a job looks up a dozen nodes of Hydra's node when it becomes current.
+    """
+    content = parent.__dict__["_content"]
+    if isinstance(content, (dict, list)):
+        return content[key]
+    return parent._get_node(key)
+
+
 def set_leaf(parent: Any, key: str | int, value: Any) -> None:
     """Set one existing leaf of a (read-only) node in place, as `read_write` plus an assignment would.
 
@@ -145,7 +157,7 @@ def set_leaf(parent: Any, key: str | int, value: Any) -> None:
     and on exit: that was most of a sweep job's cost. Lifting the flag on the leaf alone is enough
     (what `flag_override(leaf, "readonly", False)` does, without a context manager per leaf).
     """
-    node = parent._get_node(key)
+    node = child(parent, key)
     flags = node._metadata.flags
     before = flags.get("readonly")
     flags["readonly"] = False
@@ -248,16 +260,16 @@ class _HydraNode:
     def write(self, target: DictConfig, job: ComposedJob, output_dir: str | None) -> None:
         """Write `job`'s own fields into `target` (this node, or a copy of it)."""
         numbered = job.num is not None
-        node_job, runtime = target._get_node("job"), target._get_node("runtime")
+        node_job, runtime = child(target, "job"), child(target, "runtime")
         set_leaf(node_job, "id", str(job.num) if numbered else self.base_id)
         set_leaf(node_job, "num", job.num if numbered else self.base_num)
         if job.derived is not None:
             lines = job.derived.overrides
-            task_lines = target._get_node("overrides")._get_node("task")
+            task_lines = child(child(target, "overrides"), "task")
             if len(task_lines) == len(lines):
                 # The jobs sharing a node have as many lines each: only the lines that differ are set again.
                 for index, line in enumerate(lines):
-                    if task_lines._get_node(index)._value() != line:
+                    if child(task_lines, index)._value() != line:
                         set_leaf(task_lines, index, line)
             else:
                 # A ListConfig takes a new list whatever its flags (it lifts them while it fills itself).
@@ -356,7 +368,7 @@ class ComposedJob:
                 sub = str(self.num) if node.is_job_num(sub_dir) else str(OmegaConf.select(whole, sub_dir))
                 output_dir = os.path.join(output_dir, sub)
             self.output_dir = os.path.abspath(output_dir)
-            set_leaf(node.node._get_node("runtime"), "output_dir", self.output_dir)
+            set_leaf(child(node.node, "runtime"), "output_dir", self.output_dir)
         return whole
 
     def fix_hydra_values(self) -> DictConfig:

@@ -168,11 +168,13 @@ def _leaf(cfg: Any, path: Sequence[str]) -> tuple[bool, Any]:
     """(True, the value `to_container` gives) for a leaf of `cfg` at `path` (interpolations as written)."""
     from omegaconf import Container, DictConfig
 
+    from ._compose import child
+
     node = cfg
     for part in path:
-        if not isinstance(node, DictConfig):
+        if not isinstance(node, DictConfig) or part not in node.keys():
             return False, None
-        node = node._get_node(part)
+        node = child(node, part)
     if node is None or isinstance(node, Container):
         return False, None
     value = node._value()
