@@ -10,6 +10,8 @@ import yaml
 from apps import tasks
 from cli_support import APP_CONF, ROOT, TASKS
 from cli_support import hydra_run as cli_run
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from flyteplugins.hydra import hydra_run, hydra_sweep
@@ -249,3 +251,85 @@ def test_launcher_snapshots_are_what_hydras_own_launcher_writes(tmp_path):
         assert _comparable_hydra(ours["hydra"], tmp_path / "flyte") == _comparable_hydra(
             basic["hydra"], tmp_path / "basic"
         ), num
+
+
+# -- snapshot texts: what is rendered once and spliced per job equals a whole dump -------------------------
+
+SPLICED_VALUES = st.one_of(
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=120),
+    st.sampled_from(["yes", "null", "3.5", "a: b", "#x", "- y", "${x}", "é", "'q'", '"d"', " lead", "x" * 95]),
+    st.from_regex(r"[a-z]{1,12}( [a-z]{1,12}){0,12}", fullmatch=True),
+    st.lists(st.text(max_size=40), max_size=4),
+)
+
+
+def dump_whole(document: object) -> str:
+    return yaml.dump(document, Dumper=yaml.CSafeDumper, default_flow_style=False, allow_unicode=True, sort_keys=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(SPLICED_VALUES, min_size=1, max_size=4), depths=st.lists(st.integers(0, 6), min_size=4))
+def test_spliced_text_is_the_whole_dump_or_nothing(values, depths):
+    """A value put in at its placeholder gives the bytes that dumping the whole document gives, or `render` says no."""
+    from flyteplugins.hydra._job_outputs import _items, _Spliced
+
+    def document(leaves: list[object]) -> dict:
+        doc: dict = {"first": 1}
+        for number, (leaf, depth) in enumerate(zip(leaves, depths)):
+            parent = doc
+            for level in range(depth):
+                parent = parent.setdefault(f"level_{number}_{level}", {"before": "x"})
+            parent[f"key_{number}"] = leaf
+            parent[f"after_{number}"] = "tail"
+        return doc
+
+    flat = [x for v in values for x in (v if isinstance(v, list) else [v])]
+    items = _items(flat)
+    if items is None:
+        assert any(len(dump_whole([x]).splitlines()) > 1 for x in flat)  # only a scalar of two lines is refused
+        return
+    given_items: dict[str, str | list[str]] = {}
+    for number, value in enumerate(values):
+        size = len(value) if isinstance(value, list) else 1
+        taken, items = items[:size], items[size:]
+        given_items[str(number)] = taken if isinstance(value, list) else taken[0]
+    placeholders = {str(n): f"flyte_hydra_placeholder_test_{n}_" for n in range(len(values))}
+    rendered = _Spliced(dump_whole(document(list(placeholders.values()))), placeholders).render(given_items)
+    if rendered is not None:
+        assert rendered == dump_whole(document(values))
+    if all(isinstance(v, (int, bool)) or v is None for v in values):
+        assert rendered is not None  # short plain scalars are always put in
+
+
+LONG_WORDS = "many words that make this value run past the yaml line width of eighty columns by far"
+
+
+def test_value_only_sweep_snapshots_are_byte_for_byte_a_whole_dump_of_hydras_composition(tmp_path):
+    """config.yaml, hydra.yaml and overrides.yaml of every job are the bytes a whole dump of Hydra's own job gives.
+
+    The values cover what YAML quotes, folds or writes specially, next to short plain ones, and the
+    sweep folder is long enough that each job's `output_dir` runs past YAML's line width.
+    """
+    from flyteplugins.hydra._compose import make_config_loader, plan_grid_sweep
+
+    sweep = tmp_path / ("deep_" * 12) / "sweep"
+    names = ["plain", "'with space'", "yes", "'null'", "'3.5'", "'a: b'", "'#hash'", "'é'", "x" * 90, f"'{LONG_WORDS}'"]
+    overrides = [f"name={','.join(names)}", "nested.a=1,2.5,-3,1e-5", f"hydra.sweep.dir={sweep}"]
+    hydra_sweep(tasks.dump, config_path=CONF, config_name="app", overrides=overrides, mode="local")
+    loader = make_config_loader(CONF)
+    plan = plan_grid_sweep(loader, "app", overrides)
+    assert len(plan.job_overrides) == 40
+    for num, job_overrides in enumerate(plan.job_overrides):
+        cfg = loader.load_sweep_config(plan.primary, list(job_overrides))
+        cfg.hydra.job.num, cfg.hydra.job.id = num, str(num)
+        cfg.hydra.runtime.output_dir = str(sweep / str(num))
+        whole = OmegaConf.to_container(cfg, resolve=False, enum_to_str=True)
+        hydra_node = whole.pop("hydra")
+        saved = sweep / str(num) / ".hydra"
+        assert (saved / "config.yaml").read_text() == dump_whole(whole), num
+        assert (saved / "hydra.yaml").read_text() == dump_whole({"hydra": hydra_node}), num
+        assert (saved / "overrides.yaml").read_text() == dump_whole(list(job_overrides)), num

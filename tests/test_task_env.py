@@ -133,6 +133,19 @@ def test_task_is_returned_unchanged_when_nothing_applies():
     assert apply_task_env(tasks.dump, OmegaConf.create({"task_env": None})) is tasks.dump
 
 
+def test_struct_configs_without_a_task_env_or_with_it_missing_apply_nothing():
+    """A composed config is in struct mode: a key it lacks is absent (not an error), and `???` counts as absent."""
+    without = OmegaConf.create({"x": 1})
+    OmegaConf.set_struct(without, True)
+    missing = OmegaConf.create({"task_env": "???", "x": 1})
+    OmegaConf.set_struct(missing, True)
+    assert apply_task_env(tasks.dump, without) is tasks.dump
+    assert apply_task_env(tasks.dump, missing) is tasks.dump
+    with_entry = cfg_with({"resources": {"cpu": "3"}})
+    OmegaConf.set_struct(with_entry, True)
+    assert apply_task_env(tasks.dump, with_entry).resources == flyte.Resources(cpu="3")
+
+
 def test_custom_task_env_key_and_task_name():
     cfg = cfg_with({"resources": {"cpu": "3"}}, key="hardware", name="trainer")
     assert apply_task_env(tasks.dump, cfg) is tasks.dump

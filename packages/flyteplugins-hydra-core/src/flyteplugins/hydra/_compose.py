@@ -138,14 +138,26 @@ def _output_keys(num: int | None) -> tuple[str, str | None] | None:
     return SWEEP_DIR if num is not None else None
 
 
-def set_leaf(parent: Any, key: str, value: Any) -> None:
+def child(parent: Any, key: str | int) -> Any:
+    """`parent._get_node(key)` for a key that exists, without its checks of the key (struct, typed, readonly).
+
+    A container keeps its children in `_content` (a dict, or a list for a ListConfig); the checks are
+    most of a lookup's cost, and a job looks up a dozen nodes of Hydra's node when it becomes current.
+    """
+    content = parent.__dict__["_content"]
+    if isinstance(content, (dict, list)):
+        return content[key]
+    return parent._get_node(key)
+
+
+def set_leaf(parent: Any, key: str | int, value: Any) -> None:
     """Set one existing leaf of a (read-only) node in place, as `read_write` plus an assignment would.
 
     `read_write`/`open_dict` on Hydra's large node re-derive every node's flags below it, on entry
     and on exit: that was most of a sweep job's cost. Lifting the flag on the leaf alone is enough
     (what `flag_override(leaf, "readonly", False)` does, without a context manager per leaf).
     """
-    node = parent._get_node(key)
+    node = child(parent, key)
     flags = node._metadata.flags
     before = flags.get("readonly")
     flags["readonly"] = False
@@ -248,22 +260,36 @@ class _HydraNode:
     def write(self, target: DictConfig, job: ComposedJob, output_dir: str | None) -> None:
         """Write `job`'s own fields into `target` (this node, or a copy of it)."""
         numbered = job.num is not None
-        node_job, runtime = target._get_node("job"), target._get_node("runtime")
+        node_job, runtime = child(target, "job"), child(target, "runtime")
         set_leaf(node_job, "id", str(job.num) if numbered else self.base_id)
         set_leaf(node_job, "num", job.num if numbered else self.base_num)
         if job.derived is not None:
-            # A ListConfig takes a new list whatever its flags (it lifts them while it fills itself).
-            target._get_node("overrides")._get_node("task")._set_value(list(job.derived.overrides))
+            lines = job.derived.overrides
+            task_lines = child(child(target, "overrides"), "task")
+            if len(task_lines) == len(lines):
+                # The jobs sharing a node have as many lines each: only the lines that differ are set again.
+                for index, line in enumerate(lines):
+                    if child(task_lines, index)._value() != line:
+                        set_leaf(task_lines, index, line)
+            else:
+                # A ListConfig takes a new list whatever its flags (it lifts them while it fills itself).
+                task_lines._set_value(list(lines))
             set_leaf(node_job, "override_dirname", job.derived.override_dirname)
         set_leaf(runtime, "output_dir", output_dir if output_dir is not None else self.base_output_dir)
 
 
 @dataclass(frozen=True)
 class _Derived:
-    """What Hydra derives per job from its overrides, for a job that shares the template's `hydra` node."""
+    """What Hydra derives per job from its overrides, for a job that shares the template's `hydra` node.
+
+    `keys` are the keys of the template's overrides (the same tuple for all its jobs), `changed` those
+    that this job sets to another value: the job's config is the template's but for those leaves.
+    """
 
     overrides: list[str]
     override_dirname: str
+    keys: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
 
 
 def _root_flags(cfg: DictConfig) -> dict[str, bool]:
@@ -342,7 +368,7 @@ class ComposedJob:
                 sub = str(self.num) if node.is_job_num(sub_dir) else str(OmegaConf.select(whole, sub_dir))
                 output_dir = os.path.join(output_dir, sub)
             self.output_dir = os.path.abspath(output_dir)
-            set_leaf(node.node._get_node("runtime"), "output_dir", self.output_dir)
+            set_leaf(child(node.node, "runtime"), "output_dir", self.output_dir)
         return whole
 
     def fix_hydra_values(self) -> DictConfig:
@@ -399,6 +425,7 @@ class SweepComposer:
         self._naming: dict[str, Any] = {}
         self._template_lines: list[str] = []
         self._template_keys: list[str] = []
+        self._template_key_tuple: tuple[str, ...] = ()
         self._is_group: dict[str, bool] = {}
 
     def _parse(self, line: str) -> Any:
@@ -451,6 +478,7 @@ class SweepComposer:
             "exclude_keys": list(naming.exclude_keys),
         }
         self._template_lines, self._template_keys = lines, [o.key_or_group for o in parsed]
+        self._template_key_tuple = tuple(self._template_keys)
 
     def _from_template(self, lines: list[str], parsed: list[Any], num: int | None) -> ComposedJob | None:
         import pickle
@@ -481,9 +509,8 @@ class SweepComposer:
             return None
         dirname = overrides_dirname(parsed, **self._naming)
         OmegaConf.copy_cache(from_config=self.primary, to_config=task)
-        return ComposedJob(
-            task, num, node, derived=_Derived(lines, dirname), output_keys=_output_keys(num), hydra_refs=refs
-        )
+        derived = _Derived(lines, dirname, self._template_key_tuple, tuple(o.key_or_group for o in changed))
+        return ComposedJob(task, num, node, derived=derived, output_keys=_output_keys(num), hydra_refs=refs)
 
     def compose(self, job_overrides: Sequence[str], num: int | None) -> ComposedJob:
         """The job's composition; numbered unless `num` is None (Hydra's own validation composes unnumbered)."""

@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,17 +55,83 @@ _PLACEHOLDER = {
 }
 
 
-def _put(text: str, placeholder: str, value: Any) -> str:
-    """Replace the scalar `placeholder` in YAML `text` with `value` rendered as YAML at the same place."""
-    at = text.index(placeholder)
-    line_start = text.rindex("\n", 0, at) + 1
-    indent = " " * (len(text[line_start:at]) - len(text[line_start:at].lstrip()))
-    if isinstance(value, list) and value:
-        block = "".join(f"\n{indent}{line}" for line in _yaml(value).splitlines())
-        return text[: at - 1] + block + text[at + len(placeholder) :]
-    rendered = _yaml([value])[2:].rstrip("\n")  # "- <scalar>" as a list item, so YAML quotes it as needed
-    rendered = rendered.replace("\n", "\n" + indent)
-    return text[:at] + rendered + text[at + len(placeholder) :]
+# YAML's line width: a scalar that would reach past it may be folded at a space, differently at another column.
+_WIDTH = 80
+
+
+def _fits(column: int, item: str) -> bool:
+    """Whether YAML writes `item` (one dumped scalar) the same at `column` as where it was dumped.
+
+    Plain and single-quoted scalars are folded only at a space, once a line reaches past the width;
+    double-quoted ones (`"..."`, for special characters) are left to a whole dump.
+    """
+    return column + len(item) <= _WIDTH or (" " not in item and not item.startswith('"'))
+
+
+def _items(values: Sequence[Any]) -> list[str] | None:
+    """Each value as YAML writes it as an item of a block sequence, all from one dump; None if one takes two lines.
+
+    Dumping costs about as much per document as per value, so a job's values are dumped together.
+    """
+    if not values:
+        return []
+    lines = _yaml(list(values)).splitlines()
+    if len(lines) != len(values) or not all(line.startswith("- ") for line in lines):
+        return None
+    return [line[2:] for line in lines]
+
+
+def _sequence(items: list[str]) -> str:
+    """A whole document of one list, from its items (`_items`): what dumping the list gives."""
+    return "".join(f"- {item}\n" for item in items) if items else "[]\n"
+
+
+class _Spliced:
+    """YAML text dumped once with a placeholder at each leaf that differs between jobs; each job's items put in.
+
+    Dumping a document costs about as much per leaf as per document, and the jobs that share a template
+    differ only in a few leaves. A value is put in only where the result is exactly what dumping the whole
+    document gives: a scalar that YAML writes on one line and would not fold at its place (`_fits`), a
+    list of such scalars (each dumped on one line by `_items`). Otherwise `render` gives None and the caller
+    dumps the whole document.
+    """
+
+    def __init__(self, text: str, placeholders: Mapping[str, str]) -> None:
+        found = sorted((text.index(p), name, len(p)) for name, p in placeholders.items())
+        self._pieces: list[str] = []
+        self._slots: list[tuple[str, int, int]] = []  # name, column of the value, indentation of its line
+        at = 0
+        for position, name, size in found:
+            line_start = text.rfind("\n", 0, position) + 1
+            line = text[line_start:position]
+            self._pieces.append(text[at:position])
+            self._slots.append((name, position - line_start, len(line) - len(line.lstrip())))
+            at = position + size
+        self._tail = text[at:]
+
+    def render(self, items: Mapping[str, str | list[str]]) -> str | None:
+        """The text with each placeholder's item in place (`_items`); a list of items is a block sequence."""
+        parts = []
+        for piece, (name, column, indent) in zip(self._pieces, self._slots):
+            item = items[name]
+            if isinstance(item, list):
+                if not item:
+                    item = "[]"
+                elif not all(_fits(indent + 2, line) for line in item):
+                    return None
+                else:
+                    parts.append(piece[:-1])  # the space after `key:`, as a block sequence starts on the next line
+                    parts.extend(f"\n{' ' * indent}- {line}" for line in item)
+                    continue
+            if not _fits(column, item):
+                return None
+            parts.extend((piece, item))
+        parts.append(self._tail)
+        return "".join(parts)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_SNAPSHOT_FILES = ("config.yaml", "hydra.yaml", "overrides.yaml")
 
 
 def _container(node: Any) -> Any:
@@ -80,22 +147,124 @@ def _raw(node: Any, key: str) -> Any:
     return OmegaConf.to_container(node, resolve=False).get(key) if OmegaConf.is_dict(node) else None
 
 
-def _put_job(text: str, fields: dict[str, Any]) -> str:
-    for key, placeholder in _PLACEHOLDER.items():
-        text = _put(text, placeholder, fields[key])
-    return text
+def _hydra_spliced(hydra: dict[str, Any]) -> _Spliced:
+    """`{"hydra": ...}` (from a job's `hydra` node) with a placeholder at each leaf that differs between jobs."""
+    return _Spliced(
+        _yaml(
+            {
+                "hydra": {
+                    **hydra,
+                    "job": {**hydra["job"], **{k: _PLACEHOLDER[k] for k in ("num", "id", "override_dirname")}},
+                    "overrides": {**hydra["overrides"], "task": _PLACEHOLDER["lines"]},
+                    "runtime": {**hydra["runtime"], "output_dir": _PLACEHOLDER["output_dir"]},
+                }
+            }
+        ),
+        _PLACEHOLDER,
+    )
 
 
-def _with_placeholders(hydra: dict[str, Any]) -> dict[str, Any]:
-    """`{"hydra": ...}` with a placeholder at each leaf that differs between jobs sharing a node."""
-    return {
-        "hydra": {
-            **hydra,
-            "job": {**hydra["job"], **{k: _PLACEHOLDER[k] for k in ("num", "id", "override_dirname")}},
-            "overrides": {**hydra["overrides"], "task": _PLACEHOLDER["lines"]},
-            "runtime": {**hydra["runtime"], "output_dir": _PLACEHOLDER["output_dir"]},
-        }
-    }
+def _leaf(cfg: Any, path: Sequence[str]) -> tuple[bool, Any]:
+    """(True, the value `to_container` gives) for a leaf of `cfg` at `path` (interpolations as written)."""
+    from omegaconf import Container, DictConfig
+
+    from ._compose import child
+
+    node = cfg
+    for part in path:
+        if not isinstance(node, DictConfig) or part not in node.keys():
+            return False, None
+        node = child(node, part)
+    if node is None or isinstance(node, Container):
+        return False, None
+    value = node._value()
+    return True, (value.name if isinstance(value, Enum) else value)
+
+
+class _ConfigTexts:
+    """`.hydra/config.yaml` of each job: dumped whole, or for a value-only job its template's text with its leaves.
+
+    Jobs made from one template (`_compose.SweepComposer`) differ from it only at the keys of their
+    overrides, so the text is dumped once per template with a placeholder at each such key that is a
+    leaf, and each job's own values there are put in (`_Spliced`).
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[Any, _Spliced, tuple[tuple[str, ...], ...]]] = {}
+
+    def values(self, job: ComposedJob) -> tuple[_Spliced, list[Any]] | None:
+        """The job's template text and its values at the placeholders; None when its text must be dumped whole."""
+        derived = job.derived
+        if derived is None or not derived.keys:
+            return None
+        known = self._known.get(id(job.node))
+        if known is None or known[0] is not job.node:
+            made = self._template(job)
+            if made is None:
+                return None
+            known = self._known[id(job.node)] = (job.node, *made)
+        _, spliced, paths = known
+        if not set(derived.changed) <= {".".join(p) for p in paths}:
+            return None
+        values = []
+        for path in paths:
+            is_leaf, value = _leaf(job.task, path)
+            if not is_leaf or not isinstance(value, _SCALARS):
+                return None
+            values.append(value)
+        return spliced, values
+
+    @staticmethod
+    def _template(job: ComposedJob) -> tuple[_Spliced, tuple[tuple[str, ...], ...]] | None:
+        """The job's text with placeholders at its override keys that are leaves; None if a key it changed is not."""
+        assert job.derived is not None
+        content = _container(job.task)
+        placeholders, paths = {}, []
+        for key in dict.fromkeys(job.derived.keys):
+            path = tuple(key.split("."))
+            parent = content
+            for part in path[:-1]:
+                parent = parent.get(part) if isinstance(parent, dict) else None
+            if not isinstance(parent, dict) or isinstance(parent.get(path[-1], {}), (dict, list)):
+                continue
+            name = str(len(paths))
+            placeholders[name] = parent[path[-1]] = f"flyte_hydra_placeholder_config_{name}_"
+            paths.append(path)
+        if not paths or not set(job.derived.changed) <= {".".join(p) for p in paths}:
+            return None
+        return _Spliced(_yaml(content), placeholders), tuple(paths)
+
+
+def _snapshot_texts(
+    job: ComposedJob,
+    configs: _ConfigTexts,
+    hydra: tuple[_Spliced, dict[str, Any]] | None,
+    lines: list[str],
+    whole_hydra: Callable[[], str],
+) -> tuple[str, str, str]:
+    """`config.yaml`, `hydra.yaml` and `overrides.yaml` of `job`: spliced where they can be, else dumped whole.
+
+    `hydra` is the text the job's `hydra.yaml` is spliced into, with the job's values but for its
+    override lines (None: dump it whole, `whole_hydra()`).
+    """
+    config = configs.values(job)
+    config_values = config[1] if config is not None else []
+    hydra_values = list(hydra[1].values()) if hydra is not None else []
+    items = _items([*config_values, *hydra_values, *lines])
+    if items is None:
+        return _yaml(_container(job.task)), whole_hydra(), _yaml(lines)
+    config_items, hydra_items = items[: len(config_values)], items[len(config_values) : len(items) - len(lines)]
+    line_items = items[len(items) - len(lines) :]
+    config_text = hydra_text = None
+    if config is not None:
+        config_text = config[0].render({str(n): item for n, item in enumerate(config_items)})
+    if hydra is not None:
+        hydra_text = hydra[0].render({**dict(zip(hydra[1], hydra_items)), "lines": line_items})
+    return (
+        config_text if config_text is not None else _yaml(_container(job.task)),
+        hydra_text if hydra_text is not None else whole_hydra(),
+        _sequence(line_items),
+    )
 
 
 class Snapshots:
@@ -107,32 +276,31 @@ class Snapshots:
     """
 
     def __init__(self) -> None:
-        self._texts: dict[int, tuple[Any, str]] = {}
+        self._texts: dict[int, tuple[Any, _Spliced]] = {}
+        self._configs = _ConfigTexts()
 
-    def _hydra_text(self, job: ComposedJob) -> str:
+    def _hydra(self, job: ComposedJob) -> tuple[_Spliced, dict[str, Any]] | None:
         if job.derived is None:
-            return _yaml(_container(job.node.holder))
+            return None
         known = self._texts.get(id(job.node))
         if known is None or known[0] is not job.node:
-            known = self._texts[id(job.node)] = (job.node, _yaml(_with_placeholders(_container(job.node.node))))
-        num = job.num if job.num is not None else job.node.base_num
-        return _put_job(
-            known[1],
-            {
-                "num": num,
-                "id": str(job.num) if job.num is not None else job.node.base_id,
-                "override_dirname": job.derived.override_dirname,
-                "lines": list(job.derived.overrides),
-                "output_dir": job.output_dir,
-            },
-        )
+            known = self._texts[id(job.node)] = (job.node, _hydra_spliced(_container(job.node.node)))
+        values = {
+            "num": job.num if job.num is not None else job.node.base_num,
+            "id": str(job.num) if job.num is not None else job.node.base_id,
+            "override_dirname": job.derived.override_dirname,
+            "output_dir": job.output_dir,
+        }
+        return known[1], values
 
     def write(self, folder: Path, job: ComposedJob) -> None:
         """The three files of `job` (Hydra's current job), in `folder` (`<output dir>/<hydra.output_subdir>`)."""
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "config.yaml").write_text(_yaml(_container(job.task)), encoding="utf-8")
-        (folder / "hydra.yaml").write_text(self._hydra_text(job), encoding="utf-8")
-        (folder / "overrides.yaml").write_text(_yaml(job.overrides), encoding="utf-8")
+        texts = _snapshot_texts(
+            job, self._configs, self._hydra(job), job.overrides, lambda: _yaml(_container(job.node.holder))
+        )
+        for name, text in zip(_SNAPSHOT_FILES, texts):
+            (folder / name).write_text(text, encoding="utf-8")
 
 
 @dataclass
@@ -151,7 +319,7 @@ class _Shared:
     job_name: str
     log_files: dict[str, Any]
     output_subdir: Any = None
-    text: str | None = None
+    spliced: _Spliced | None = None
 
 
 class _JobLogs:
@@ -205,6 +373,7 @@ class JobOutputs:
         self._logs = _JobLogs()
         self._shared: _Shared | None = None
         self._job: dict[str, Any] = {}
+        self._configs = _ConfigTexts()
 
     @staticmethod
     def _key(hydra: Any, task_lines: list[str]) -> Any:
@@ -324,38 +493,40 @@ class JobOutputs:
         }
         return output_dir
 
-    def _hydra_snapshot(self) -> str:
-        """This job's `hydra.yaml`: the first job's text, with what differs between jobs put in.
+    def _hydra(self) -> tuple[_Spliced, dict[str, Any]] | None:
+        """The first job's `hydra.yaml` with placeholders, and this job's values for them (None: dump it whole).
 
         Rendering Hydra's node is most of a snapshot's cost, and it is the same for every job but
         for a few leaves, so it is rendered once with a placeholder for each of them.
         """
-        from hydra.core.hydra_config import HydraConfig
-
         job = self._job
         shared = self._shared
         if job["hydra"] is None or shared is None:
-            return _yaml(_container(HydraConfig.instance().cfg))
-        if shared.text is None:
-            shared.text = _yaml(_with_placeholders(shared.hydra["hydra"]))
-        return _put_job(shared.text, job)
+            return None
+        if shared.spliced is None:
+            shared.spliced = _hydra_spliced(shared.hydra["hydra"])
+        return shared.spliced, {key: job[key] for key in ("num", "id", "override_dirname", "output_dir")}
 
-    def snapshot(self, output_dir: str | None, task_cfg: DictConfig) -> None:
+    def snapshot(self, output_dir: str | None, job: ComposedJob) -> None:
         """`.hydra/config.yaml`, `hydra.yaml` and `overrides.yaml`, as Hydra's `run_job` writes them.
 
-        Call it after `task_config`, with the job's config without its `hydra` node.
+        Call it after `write`, while `job` is Hydra's current job and before its `${hydra:...}` are fixed.
         """
+        from hydra.core.hydra_config import HydraConfig
+
         subdir = self._job.get("subdir")
         if output_dir is None or subdir is None:
             return
         folder = Path(output_dir) / str(subdir)
         folder.mkdir(parents=True, exist_ok=True)
-        for name, content in (
-            ("config.yaml", _container(task_cfg)),
-            ("hydra.yaml", None),
-            ("overrides.yaml", self._job["lines"]),
-        ):
-            text = self._hydra_snapshot() if content is None else _yaml(content)
+        texts = _snapshot_texts(
+            job,
+            self._configs,
+            self._hydra(),
+            self._job["lines"],
+            lambda: _yaml(_container(HydraConfig.instance().cfg)),
+        )
+        for name, text in zip(_SNAPSHOT_FILES, texts):
             (folder / name).write_text(text, encoding="utf-8")
 
     @staticmethod

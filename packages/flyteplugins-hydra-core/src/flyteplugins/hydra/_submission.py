@@ -104,7 +104,7 @@ class Submission:
         job = as_job(cfg)
         if job is not None:
             output_dir = self.outputs.write(job.activate(), sweep=num is not None, job=job)
-            self.outputs.snapshot(output_dir, job.task)  # as composed, before its `${hydra:...}` are fixed
+            self.outputs.snapshot(output_dir, job)  # as composed, before its `${hydra:...}` are fixed
             cfg = job.fix_hydra_values()
         else:
             output_dir = None
