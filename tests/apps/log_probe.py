@@ -10,6 +10,7 @@ other in the same process, so each starts from what the previous ones left.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from flyteplugins.hydra import _log_replay
 
 ROOT = Path(os.environ["LOG_PROBE_ROOT"])
 RECORDS: list[dict] = []
-COUNTS = {"replays": 0, "real": 0}
+REPLAYED: list[bool | None] = []  # per record: whether the launcher replayed that change (None: not a change)
 
 
 def _formatter(formatter: logging.Formatter | None) -> object:
@@ -37,10 +38,11 @@ def _formatter(formatter: logging.Formatter | None) -> object:
 def _stream(stream: object) -> str:
     if stream is None:
         return "none"
-    if stream is sys.stdout or stream is sys.__stdout__:
-        return "stdout"
-    if stream is sys.stderr or stream is sys.__stderr__:
-        return "stderr"
+    for name in ("stdout", "stderr"):
+        if stream is getattr(sys, name):
+            return name
+        if stream is getattr(sys, f"__{name}__"):
+            return f"original {name}"
     return "closed" if getattr(stream, "closed", False) else "open"
 
 
@@ -74,7 +76,12 @@ def _logger(logger: logging.Logger | logging.PlaceHolder) -> dict:
 
 
 def world(when: str) -> dict:
-    """Every logger's state, the root's included, and the stdlib's named handlers."""
+    """Every logger's state, the root's included, and the stdlib's named handlers.
+
+    After a garbage collection: `dictConfig` leaves reference cycles that keep its handlers alive (and
+    named) until the next one, so without it what is named would depend on when the collector ran.
+    """
+    gc.collect()
     loggers = {name: _logger(lg) for name, lg in sorted(logging.Logger.manager.loggerDict.items())}
     named = {name: _handler(h) for name, h in sorted(logging._handlers.items())}  # type: ignore[attr-defined]
     return {"when": when, "root": _logger(logging.root), "loggers": loggers, "named": named}
@@ -82,13 +89,13 @@ def world(when: str) -> dict:
 
 def _recording(apply):
     def recorded(self, conf, verbose, real):
+        before = self.replays
         if os.environ["LOG_PROBE_MODE"] == "hydra":
             real()
         else:
-            before = self.replays
             apply(self, conf, verbose, real)
-            COUNTS["replays" if self.replays > before else "real"] += 1
         RECORDS.append(world("applied"))
+        REPLAYED.append(self.replays > before)
 
     return recorded
 
@@ -113,10 +120,16 @@ def main(cfg: DictConfig) -> int:
         root = logging.getLogger()
         root.handlers[0].setLevel(logging.CRITICAL)
         root.addHandler(logging.StreamHandler(sys.stdout))
+        if cfg.tamper == "kept":  # what a replay cannot undo: a kept formatter changed, a kept handler moved
+            root.handlers[0].formatter.datefmt = "%S"
+            logging.getLogger(f"user.job{x}").addHandler(root.handlers[0])
         logging.getLogger(f"user.job{x}").addHandler(logging.FileHandler(ROOT / f"user{x}.log"))
         if len(root.handlers) > 2:
             root.removeHandler(root.handlers[1])
+    if cfg.get("swap_stdout") and x == 1:
+        sys.stdout = open(os.dup(sys.stdout.fileno()), "w", buffering=1)
     RECORDS.append(world("in task"))
+    REPLAYED.append(None)
     logging.getLogger(__name__).info("job %s: done", x)
     return x
 
@@ -138,7 +151,8 @@ if __name__ == "__main__":
         sys.argv = [sys.argv[0], "--multirun", "hydra/launcher=flyte", "hydra.launcher.mode=local", "x=0,1,2,3"]
         sys.argv += [f"hydra.sweep.dir={sweep}", *overrides]
         RECORDS.append({"when": f"case {name}"})
+        REPLAYED.append(None)
         main()
         logs[name] = _logs(sweep)
     logging.shutdown()
-    Path(os.environ["LOG_PROBE_OUT"]).write_text(json.dumps({"records": RECORDS, "logs": logs, "counts": COUNTS}))
+    Path(os.environ["LOG_PROBE_OUT"]).write_text(json.dumps({"records": RECORDS, "replayed": REPLAYED, "logs": logs}))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,14 +105,31 @@ and a log file's handler is never kept.
 
 @dataclass
 class _Applied:
-    """What one real application of a familiar config built: its handlers by name, kept for replays."""
+    """What one real application of a familiar config built: its handlers but the log files', kept for replays.
+
+    While it is the config in force its handlers are held only weakly, as `dictConfig` holds them (the
+    stdlib's registry of handler names forgets a handler nothing else refers to): if a task detaches one
+    and it is gone, this config is applied for real the next time.
+    """
 
     shape: dict[str, Any]
     handlers: dict[str, logging.Handler]
     formatters: dict[str, logging.Formatter]
     pristine: dict[str, dict[str, Any]]  # each kept handler's attributes as `dictConfig` left them
-    refs: dict[str, Any] = field(default_factory=dict)  # the stdlib's weak references to the kept handlers
-    formats: dict[str, dict[str, Any]] = field(default_factory=dict)  # each kept formatter's attributes
+    refs: dict[str, Any]  # the stdlib's weak references to the kept handlers (`logging._handlerList`)
+    formats: dict[str, dict[str, Any]]  # each kept formatter's attributes
+    weak: dict[str, Any] = field(default_factory=dict)
+
+    def release(self) -> None:
+        self.weak = {name: weakref.ref(h) for name, h in self.handlers.items()}
+        self.handlers = {}
+
+    def hold(self) -> bool:
+        """Hold the handlers again; False if one of them is gone."""
+        handlers = {name: ref() for name, ref in self.weak.items()}
+        self.weak = {}
+        self.handlers = {name: h for name, h in handlers.items() if h is not None}
+        return len(self.handlers) == len(handlers)
 
 
 class LogReplay:
@@ -124,6 +142,7 @@ class LogReplay:
     def __init__(self) -> None:
         self._applied: list[_Applied] = []
         self._attached: dict[str, tuple[int, ...]] | None = None
+        self._current: _Applied | None = None
         self.replays = 0
         self.real = 0
 
@@ -131,7 +150,10 @@ class LogReplay:
         """Leave logging as `real()` (Hydra's `configure_log` of `conf` with `verbose`) would."""
         import logging.config
 
-        known = None
+        known = current = None
+        if self._current is not None and not self._current.hold():
+            self._applied.remove(self._current)
+        self._current = None
         if self._applied and not self._trusted():
             self._applied.clear()  # changed by someone else in a way a replay would not undo: start again
         if logging.config.dictConfigClass is logging.config.DictConfigurator and familiar(conf):
@@ -147,6 +169,7 @@ class LogReplay:
                 self._replay(known, conf)
                 self._verbose(verbose)
                 self.replays += 1
+                current = known
             except Exception:  # a log file that cannot be opened: the real thing fails (or not) as Hydra would
                 self._applied.clear()
                 known = None
@@ -154,30 +177,36 @@ class LogReplay:
             real()
             self.real += 1
             if familiar(conf):
-                self._capture(conf)
+                current = self._capture(conf)
+        if current is not None:
+            current.release()
+            self._current = current
         self._attached = self._attachments()
 
-    def _capture(self, conf: dict[str, Any]) -> None:
+    def _capture(self, conf: dict[str, Any]) -> _Applied:
         shape = _shape(conf)
         self._applied = [a for a in self._applied if a.shape != shape]
         specs = conf.get("handlers") or {}
-        handlers = {name: logging._handlers[name] for name in specs}  # type: ignore[attr-defined]
+        made = {name: logging._handlers[name] for name in specs}  # type: ignore[attr-defined]
         formatters = {}
         for name, spec in specs.items():
             if spec.get("formatter") is not None:
-                formatters[spec["formatter"]] = handlers[name].formatter
+                formatters[spec["formatter"]] = made[name].formatter
+        handlers = {name: h for name, h in made.items() if not isinstance(h, logging.FileHandler)}
         refs = {}
         for ref in logging._handlerList:  # type: ignore[attr-defined]
             for name, handler in handlers.items():
                 if ref() is handler:
                     refs[name] = ref
-        pristine = {name: _fingerprint(h) for name, h in handlers.items() if not isinstance(h, logging.FileHandler)}
+        pristine = {name: _fingerprint(h) for name, h in handlers.items()}
         formats = {name: _fingerprint(f) for name, f in formatters.items()}
-        self._applied.append(_Applied(shape, handlers, formatters, pristine, refs, formats))
+        applied = _Applied(shape, handlers, formatters, pristine, refs, formats)
+        self._applied.append(applied)
+        return applied
 
     def _kept(self) -> dict[int, logging.Handler]:
         """Every kept handler that a later replay uses again (a log file's handler is made anew each time)."""
-        return {id(a.handlers[name]): a.handlers[name] for a in self._applied for name in a.pristine}
+        return {id(h): h for a in self._applied for h in a.handlers.values()}
 
     @staticmethod
     def _attachments() -> dict[str, tuple[int, ...]]:
@@ -232,6 +261,7 @@ class LogReplay:
                     handler.release()
             del registered[:]
             handlers = conf.get("handlers") or {}
+            made: dict[str, logging.Handler] = {}
             for name in sorted(handlers):
                 spec = handlers[name]
                 if spec["class"] == "logging.FileHandler":
@@ -246,16 +276,15 @@ class LogReplay:
                         handler.setFormatter(known.formatters[spec["formatter"]])
                     if spec.get("level") is not None:
                         handler.setLevel(spec["level"])
-                    known.handlers[name] = handler
-                    known.refs[name] = registered[-1]
                 else:
                     handler, pristine = known.handlers[name], known.pristine[name]
                     handler.setFormatter(pristine["formatter"])
                     handler.setLevel(pristine["level"])
                     handler.filters = list(pristine["filters"])
                     registered.append(known.refs[name])
-                known.handlers[name].name = name
-            self._configure_loggers(conf, known.handlers)
+                handler.name = name
+                made[name] = handler
+            self._configure_loggers(conf, made)
 
     @staticmethod
     def _configure_loggers(conf: dict[str, Any], handlers: dict[str, logging.Handler]) -> None:
