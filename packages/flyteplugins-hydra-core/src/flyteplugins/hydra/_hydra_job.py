@@ -74,8 +74,8 @@ class JobLogging:
     """
 
     def __init__(self) -> None:
-        self._jobs: dict[int, tuple[Any, Any, dict[str, Any], list[tuple[str, str]]]] = {}
-        self._hydra_logging: tuple[Any, Any, Any] | None = None
+        self._jobs: dict[int, tuple[Any, Any, dict[str, Any], list[tuple[str, str]], Any, str]] = {}
+        self._hydra_logging: tuple[Any, Any, Any, Any] | None = None
         self.replay = LogReplay()
 
     @staticmethod
@@ -104,49 +104,64 @@ class JobLogging:
         """`configure_log(hydra.job_logging, hydra.verbose)` for `job`, Hydra's current job."""
         from omegaconf import OmegaConf
 
-        from ._compose import set_leaf
-
-        node, verbose = hydra.job_logging, hydra.verbose
-        if node is None:
-            configure_log(node, verbose)
-            return
         if job.derived is None:
+            node, verbose = hydra.job_logging, hydra.verbose
+            if node is None:
+                configure_log(node, verbose)
+                return
             conf = OmegaConf.to_container(node, resolve=True)
             self.replay.apply(conf, verbose, lambda: configure_log(node, verbose))
             return
         known = self._jobs.get(id(job.node))
         if known is None or known[0] is not job.node:
-            known = self._jobs[id(job.node)] = (job.node, *self._plain(node))
-            self.replay.apply(known[2], verbose, lambda: configure_log(known[1], verbose))
+            node = hydra.job_logging
+            if node is None:
+                configure_log(node, hydra.verbose)
+                return
+            plain, conf, paths = self._plain(node)
+            known = self._jobs[id(job.node)] = (job.node, plain, conf, paths, hydra.verbose, hydra.job.name)
+            self.replay.apply(conf, known[4], lambda: configure_log(plain, known[4]))
             return
-        _, plain, conf, paths = known
+        _, plain, conf, paths, verbose, name = known
+        values = []
         for path, raw in paths:
             if raw == _DEFAULT_LOG_FILE:
-                value = f"{job.output_dir}/{hydra.job.name}" + ".log"
+                value = f"{job.output_dir}/{name}.log"
             else:
-                value = OmegaConf.select(node, path)
+                value = OmegaConf.select(hydra.job_logging, path)
+            values.append((path, value))
             conf = _with_leaf(conf, path.split("."), value)
-            *parents, leaf = path.split(".")
-            parent = plain
-            for part in parents:
-                parent = parent._get_node(int(part) if part.isdigit() and OmegaConf.is_list(parent) else part)
-            set_leaf(parent, int(leaf) if leaf.isdigit() and OmegaConf.is_list(parent) else leaf, value)
-        self.replay.apply(conf, verbose, lambda: configure_log(plain, verbose))
+        self.replay.apply(conf, verbose, lambda: configure_log(_with_leaves(plain, values), verbose))
 
     def launcher(self, config: DictConfig) -> None:
         """`configure_log(config.hydra.hydra_logging, config.hydra.verbose)` for the launch's own config."""
         from omegaconf import OmegaConf
 
-        hydra = config.hydra
         if self._hydra_logging is None or self._hydra_logging[0] is not config:
-            node = hydra.hydra_logging
+            node = config.hydra.hydra_logging
             conf = None if node is None else OmegaConf.to_container(node, resolve=True)
-            self._hydra_logging = (config, conf, None if conf is None else OmegaConf.create(conf))
-        _, conf, plain = self._hydra_logging
+            plain = None if conf is None else OmegaConf.create(conf)
+            self._hydra_logging = (config, conf, plain, config.hydra.verbose)
+        _, conf, plain, verbose = self._hydra_logging
         if plain is None:
-            configure_log(plain, hydra.verbose)
+            configure_log(plain, verbose)
             return
-        self.replay.apply(conf, hydra.verbose, lambda: configure_log(plain, hydra.verbose))
+        self.replay.apply(conf, verbose, lambda: configure_log(plain, verbose))
+
+
+def _with_leaves(plain: Any, values: list[tuple[str, Any]]) -> Any:
+    """`plain` (a resolved logging config) with a job's own values at the dotted paths that had interpolations."""
+    from omegaconf import OmegaConf
+
+    from ._compose import set_leaf
+
+    for path, value in values:
+        *parents, leaf = path.split(".")
+        parent = plain
+        for part in parents:
+            parent = parent._get_node(int(part) if part.isdigit() and OmegaConf.is_list(parent) else part)
+        set_leaf(parent, int(leaf) if leaf.isdigit() and OmegaConf.is_list(parent) else leaf, value)
+    return plain
 
 
 def _with_leaf(tree: Any, parts: list[str], value: Any) -> Any:
