@@ -14,9 +14,11 @@ formatters and files), `propagate` and `disabled` flags on every logger, the sam
 earlier handlers flushed and closed. `tests/test_log_replay.py` compares both after every job of
 several sweeps. Anything else goes through the real thing (`real`): a handler or formatter class
 other than the stdlib's plain ones, filters, factories (`()`), `cfg://` references, an incremental
-config, a stream other than `sys.stdout`/`sys.stderr` or one that has been replaced since, and any
-change to the logging world since the last application that this module did not make (a task that
-added, removed or changed a handler anywhere, a custom `dictConfigClass`).
+config, a stream other than `sys.stdout`/`sys.stderr` or one replaced since, a custom
+`dictConfigClass`, and whatever a task did that a replay would not undo as `dictConfig` does (a kept
+handler attached somewhere new or changed beyond its level, formatter and filters, a kept formatter
+changed, a kept handler gone). Handlers a task (or flyte's `init_from_config`) makes, attaches,
+detaches or closes are left to the replay, which closes and detaches them where `dictConfig` would.
 
 The module keeps the stdlib's registry of handlers as `dictConfig` does: `logging._handlers` (names)
 and `logging._handlerList` (what `logging.shutdown` flushes at exit), both private stdlib names that
@@ -183,11 +185,13 @@ class LogReplay:
             self._current = current
         self._attached = self._attachments()
 
-    def _capture(self, conf: dict[str, Any]) -> _Applied:
+    def _capture(self, conf: dict[str, Any]) -> _Applied | None:
         shape = _shape(conf)
         self._applied = [a for a in self._applied if a.shape != shape]
         specs = conf.get("handlers") or {}
-        made = {name: logging._handlers[name] for name in specs}  # type: ignore[attr-defined]
+        made = {name: logging._handlers.get(name) for name in specs}  # type: ignore[attr-defined]
+        if any(handler is None for handler in made.values()):
+            return None  # one nothing refers to is gone already: nothing to replay it with
         formatters = {}
         for name, spec in specs.items():
             if spec.get("formatter") is not None:
