@@ -35,7 +35,10 @@ CASES = {
     "default_again": [],
     "tamper_kept": ["+tamper=kept"],
     "swap_stdout": ["+swap_stdout=true"],
+    "group_sweep": ["+flavor=a,b"],  # a config group swept: jobs composed in full
+    "level_sweep": ["hydra/job_logging=leveled", "level=INFO,WARNING"],  # more than the log file differs
 }
+JOBS = {"group_sweep": 8, "level_sweep": 8}  # the others: x=0,1,2,3
 
 DEFAULT_JOB_LOGGING = {
     "version": 1,
@@ -81,15 +84,17 @@ def _start_probe(root: Path, mode: str) -> tuple[subprocess.Popen, Path]:
 def _probes(root: Path) -> list[dict]:
     """Both runs, side by side."""
     started = [_start_probe(root, mode) for mode in ("hydra", "replay")]
-    results = []
-    for proc, out in started:
-        try:
-            _, stderr = proc.communicate(timeout=_PROBE_TIMEOUT)
-        finally:
+    errors = []
+    try:
+        for proc, _ in started:
+            errors.append(proc.communicate(timeout=_PROBE_TIMEOUT)[1])
+    finally:
+        for proc, _ in started:
             proc.kill()
+            proc.communicate()
+    for (proc, _), stderr in zip(started, errors, strict=True):
         assert proc.returncode == 0, stderr[-3000:]
-        results.append(json.loads(out.read_text()))
-    return results
+    return [json.loads(out.read_text()) for _, out in started]
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +106,15 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
     shared.mkdir(exist_ok=True)
     with open(shared / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        done = shared / "probes.json"
+        done, failed = shared / "probes.json", shared / "failed.txt"
+        if failed.exists():
+            pytest.fail(f"the probe runs failed in another worker: {failed.read_text()}")
         if not done.exists():
-            done.write_text(json.dumps(_probes(shared)))
+            try:
+                done.write_text(json.dumps(_probes(shared)))
+            except BaseException as e:
+                failed.write_text(str(e)[-3000:])
+                raise
         hydra, replay = json.loads(done.read_text())
     return hydra, replay
 
@@ -135,7 +146,8 @@ def _first_difference(a: object, b: object, path: str = "") -> str:
 @pytest.mark.parametrize("case", CASES)
 def test_every_logger_is_as_hydra_leaves_it_after_each_change_and_in_each_task(probes, case):
     hydra, replay = (_cases(run)[case] for run in probes)
-    assert len(hydra) == len(replay) == 1 + 4 * 3  # the launch's hydra_logging; per job: job_logging, task, back
+    jobs = JOBS.get(case, 4)
+    assert len(hydra) == len(replay) == 1 + jobs * 3  # the launch's hydra_logging; per job: job_logging, task, back
     for n, ((expected, _), (got, _)) in enumerate(zip(hydra, replay)):
         assert got == expected, f"record {n} ({expected['when']}): {_first_difference(expected, got)}"
 
@@ -188,6 +200,17 @@ def test_a_task_that_changes_a_kept_handler_or_formatter_sends_the_next_change_t
     changes = _changes(replay, "tamper_kept")
     assert changes[2::2] == [False] * 4  # each hydra_logging after a task that tampered
     assert any(_changes(replay, "tamper"))  # handlers the task added or removed: a replay deals with them
+
+
+def test_job_logging_that_differs_in_more_than_the_log_file_is_kept_per_config(probes):
+    _, replay = probes
+    # The levels alternate from job to job: each level's first job goes through Hydra, then both replay.
+    assert _changes(replay, "level_sweep")[1::2] == [False, False, True, True, True, True, True, True]
+
+
+def test_jobs_composed_in_full_are_replayed_too(probes):
+    _, replay = probes
+    assert _changes(replay, "group_sweep")[1::2] == [False, True, True, True, True, True, True, True]
 
 
 def test_a_replaced_sys_stdout_sends_the_next_change_through_hydra(probes):
