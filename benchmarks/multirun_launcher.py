@@ -6,6 +6,10 @@ per-job figure at N is the marginal cost between two sweep sizes, which cancels 
 are both shown (CPU is what the machine's other users cannot inflate). The floor is a bare `flyte.run`
 loop over the same app config, measured in this run, in its own interpreter. RSS growth per job is
 (peak(2000) - peak(200)) / 1800.
+
+The last rows time one part of a launcher job on its own, in a fresh interpreter: its two logging
+changes (the job's `job_logging`, then `hydra_logging` again), made by Hydra's `configure_log` as
+Hydra's launchers do, and as the launcher makes them (replayed after the first; `_log_replay.py`).
 """
 
 from __future__ import annotations
@@ -40,6 +44,48 @@ loop(5)
 (w1, c1), (w2, c2) = loop({small}), loop({large})
 print((w2 - w1) / {span} * 1000, (c2 - c1) / {span} * 1000)
 """
+
+LOGGING = """
+import logging, pathlib, sys, tempfile, time
+import flyte  # the loggers a launch has
+import hydra
+from hydra.core.utils import configure_log
+from omegaconf import OmegaConf
+from flyteplugins.hydra._log_replay import LogReplay
+conf = pathlib.Path(hydra.__file__).parent / "conf" / "hydra"
+job = OmegaConf.load(conf / "job_logging" / "default.yaml")
+launcher = OmegaConf.load(conf / "hydra_logging" / "default.yaml")
+folder = tempfile.mkdtemp()
+job.handlers.file.filename = f"{{folder}}/0.log"
+plain_job, plain_launcher = OmegaConf.to_container(job), OmegaConf.to_container(launcher)
+def job_conf(i):
+    job.handlers.file.filename = name = f"{{folder}}/{{i}}.log"
+    file = {{**plain_job["handlers"]["file"], "filename": name}}
+    return {{**plain_job, "handlers": {{**plain_job["handlers"], "file": file}}}}
+def hydra_way(i):
+    job_conf(i)
+    configure_log(job, False)
+    configure_log(launcher, False)
+replay = LogReplay()
+def replayed(i):
+    replay.apply(job_conf(i), False, lambda: configure_log(job, False))
+    replay.apply(plain_launcher, False, lambda: configure_log(launcher, False))
+def per_job(fn):
+    for i in range(20):
+        fn(i)
+    cpu = time.process_time()
+    for i in range({jobs}):
+        fn(i)
+    return (time.process_time() - cpu) / {jobs} * 1000
+print(per_job(hydra_way), per_job(replayed), replay.replays, file=sys.stderr)
+"""
+
+
+def logging_ms() -> tuple[float, float]:
+    """CPU ms per job of a launcher job's two logging changes: Hydra's `configure_log` each time, then replayed."""
+    proc = subprocess.run([sys.executable, "-c", LOGGING.format(jobs=1000)], check=True, capture_output=True, text=True)
+    hydra_ms, replay_ms, _ = proc.stderr.split()[-3:]
+    return float(hydra_ms), float(replay_ms)
 
 
 def run(launcher: list[str], jobs: int) -> dict[str, float]:
@@ -126,6 +172,9 @@ def main() -> str:
             "-",
         ]
     )
+    hydra_ms, replay_ms = logging_ms()
+    rows.append(["a job's two logging changes, Hydra's configure_log", "1000", "-", f"{hydra_ms:.2f}", "-", "-"])
+    rows.append(["the same, replayed (what the launcher does)", "1000", "-", f"{replay_ms:.2f}", "-", "-"])
     return table(
         "@hydra.main --multirun, marginal ms per job",
         ["path", "jobs", "wall ms/job", "CPU ms/job", "x floor (wall / CPU)", "target"],

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from hydra.core.utils import JobReturn, JobRuntime, JobStatus, configure_log, env_override
 
+from ._log_replay import LogReplay
+
 if TYPE_CHECKING:
     from hydra.types import HydraContext, TaskFunction
     from omegaconf import DictConfig
@@ -62,20 +64,23 @@ class JobLogging:
     """Hydra's `configure_log` for each launcher job and back to `hydra_logging` after it, without re-resolving.
 
     `configure_log` resolves the logging node (`OmegaConf.to_container(resolve=True)`, which parses
-    every interpolation again) before Python's `dictConfig` applies it: that resolution was most of
-    the cost. Jobs that share a `hydra` node share their `job_logging` but for the leaves written as
-    interpolations (the log file's name), so each node's is resolved once into a plain config and
-    only those leaves are resolved per job; `hydra_logging` comes from the primary config and is the
-    same for every job. `configure_log` itself still applies it (Hydra's checks included), every job.
+    every interpolation again) before Python's `dictConfig` applies it. Jobs that share a `hydra` node
+    share their `job_logging` but for the leaves written as interpolations (the log file's name), so
+    each node's is resolved once into a plain config and only those leaves are resolved per job;
+    `hydra_logging` comes from the primary config and is the same for every job. Applying them goes
+    through `LogReplay`: the first time, and whenever anything but a log file's name differs (or
+    anything looks unfamiliar), Hydra's `configure_log` itself (its checks included); otherwise a
+    replay of what it did, with the same handlers and a new log file.
     """
 
     def __init__(self) -> None:
-        self._jobs: dict[int, tuple[Any, Any, list[tuple[str, str]]]] = {}
-        self._hydra_logging: tuple[Any, Any] | None = None
+        self._jobs: dict[int, tuple[Any, Any, dict[str, Any], list[tuple[str, str]], Any, str]] = {}
+        self._hydra_logging: tuple[Any, Any, Any, Any] | None = None
+        self.replay = LogReplay()
 
     @staticmethod
-    def _plain(node: Any) -> tuple[Any, list[tuple[str, str]]]:
-        """`node` as a config without interpolations, and the dotted paths of the leaves that had one."""
+    def _plain(node: Any) -> tuple[Any, dict[str, Any], list[tuple[str, str]]]:
+        """`node` as a config without interpolations, the same as a dict, and the leaves that had one."""
         from omegaconf import OmegaConf
 
         written = OmegaConf.to_container(node, resolve=False)
@@ -93,47 +98,81 @@ class JobLogging:
                 paths.append((path, value))
 
         walk(written, "")
-        return OmegaConf.create(resolved), paths
+        return OmegaConf.create(resolved), resolved, paths  # type: ignore[return-value]
 
     def job(self, job: ComposedJob, hydra: Any) -> None:
         """`configure_log(hydra.job_logging, hydra.verbose)` for `job`, Hydra's current job."""
         from omegaconf import OmegaConf
 
-        from ._compose import set_leaf
-
-        if job.derived is None or hydra.job_logging is None:
-            configure_log(hydra.job_logging, hydra.verbose)
+        if job.derived is None:
+            node, verbose = hydra.job_logging, hydra.verbose
+            if node is None:
+                configure_log(node, verbose)
+                return
+            conf = OmegaConf.to_container(node, resolve=True)
+            self.replay.apply(conf, verbose, lambda: configure_log(node, verbose))
             return
         known = self._jobs.get(id(job.node))
         if known is None or known[0] is not job.node:
-            known = self._jobs[id(job.node)] = (job.node, *self._plain(hydra.job_logging))
-            configure_log(known[1], hydra.verbose)
+            node = hydra.job_logging
+            if node is None:
+                configure_log(node, hydra.verbose)
+                return
+            plain, conf, paths = self._plain(node)
+            known = self._jobs[id(job.node)] = (job.node, plain, conf, paths, hydra.verbose, hydra.job.name)
+            self.replay.apply(conf, known[4], lambda: configure_log(plain, known[4]))
             return
-        _, plain, paths = known
+        _, plain, conf, paths, verbose, name = known
+        values = []
         for path, raw in paths:
             if raw == _DEFAULT_LOG_FILE:
-                value = f"{job.output_dir}/{hydra.job.name}" + ".log"
+                value = f"{job.output_dir}/{name}.log"
             else:
                 value = OmegaConf.select(hydra.job_logging, path)
-            *parents, leaf = path.split(".")
-            parent = plain
-            for part in parents:
-                parent = parent._get_node(int(part) if part.isdigit() and OmegaConf.is_list(parent) else part)
-            set_leaf(parent, int(leaf) if leaf.isdigit() and OmegaConf.is_list(parent) else leaf, value)
-        configure_log(plain, hydra.verbose)
+            values.append((path, value))
+            conf = _with_leaf(conf, path.split("."), value)
+        self.replay.apply(conf, verbose, lambda: configure_log(_with_leaves(plain, values), verbose))
 
     def launcher(self, config: DictConfig) -> None:
         """`configure_log(config.hydra.hydra_logging, config.hydra.verbose)` for the launch's own config."""
         from omegaconf import OmegaConf
 
-        hydra = config.hydra
         if self._hydra_logging is None or self._hydra_logging[0] is not config:
-            node = hydra.hydra_logging
-            self._hydra_logging = (
-                config,
-                None if node is None else OmegaConf.create(OmegaConf.to_container(node, resolve=True)),
-            )
-        configure_log(self._hydra_logging[1], hydra.verbose)
+            node = config.hydra.hydra_logging
+            conf = None if node is None else OmegaConf.to_container(node, resolve=True)
+            plain = None if conf is None else OmegaConf.create(conf)
+            self._hydra_logging = (config, conf, plain, config.hydra.verbose)
+        _, conf, plain, verbose = self._hydra_logging
+        if plain is None:
+            configure_log(plain, verbose)
+            return
+        self.replay.apply(conf, verbose, lambda: configure_log(plain, verbose))
+
+
+def _with_leaves(plain: Any, values: list[tuple[str, Any]]) -> Any:
+    """`plain` (a resolved logging config) with a job's own values at the dotted paths that had interpolations."""
+    from omegaconf import OmegaConf
+
+    from ._compose import set_leaf
+
+    for path, value in values:
+        *parents, leaf = path.split(".")
+        parent = plain
+        for part in parents:
+            parent = parent._get_node(int(part) if part.isdigit() and OmegaConf.is_list(parent) else part)
+        set_leaf(parent, int(leaf) if leaf.isdigit() and OmegaConf.is_list(parent) else leaf, value)
+    return plain
+
+
+def _with_leaf(tree: Any, parts: list[str], value: Any) -> Any:
+    """`tree` with the leaf at `parts` set to `value`, copying only the containers on the way to it."""
+    if not parts:
+        return value
+    head, *rest = parts
+    if isinstance(tree, list):
+        index = int(head)
+        return [*tree[:index], _with_leaf(tree[index], rest, value), *tree[index + 1 :]]
+    return {**tree, head: _with_leaf(tree[head], rest, value)}
 
 
 def _flush_logs() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hydra.core.utils import JobReturn, JobStatus, configure_log, setup_globals
+from hydra.core.utils import JobReturn, JobStatus, setup_globals
 from hydra.plugins.launcher import Launcher
 from omegaconf import OmegaConf
 
@@ -208,7 +208,7 @@ class FlyteLauncher(Launcher):
             self._options = state.mode_for(self.options)
         options = self._checked_options()
         setup_globals()
-        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        self._logs.launcher(self.config)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         log.info(f"FlyteLauncher ({options.mode}) is launching {len(job_overrides)} job(s)")
 
