@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import threading
 import warnings
 
 from flyteplugins.hydra._journal import Journal, read_journal
@@ -32,15 +34,32 @@ def test_sync_closes_the_file_and_a_later_append_opens_it_again(tmp_path):
     assert read_journal(tmp_path).jobs[0]["phase"] == "SUCCEEDED"
 
 
-def test_a_journal_dropped_without_sync_leaves_no_open_file(tmp_path):
-    """Some writers append and never sync (the cluster driver's records): dropping the journal closes its file."""
+def test_a_journal_dropped_without_sync_leaves_no_open_file(tmp_path, monkeypatch):
+    """Some writers append and never sync (the cluster driver's records): dropping the journal closes its file.
+
+    Also while its background fsync is still going (held here until the journal is dropped): that
+    thread must not keep the journal alive.
+    """
+    fsync_started, release = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def held_fsync(fd: int) -> None:
+        fsync_started.set()
+        release.wait(10)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", held_fsync)
     journal = Journal(tmp_path)
     journal.job(JobOutcome(0, ["x=1"]))
     handle = journal._file
     assert handle is not None and not handle.closed
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        del journal
-        gc.collect()
-    assert handle.closed
-    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    assert fsync_started.wait(10), "the first append starts the background fsync"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            del journal
+            gc.collect()
+        assert handle.closed
+        assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    finally:
+        release.set()

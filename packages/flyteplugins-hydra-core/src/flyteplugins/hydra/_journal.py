@@ -60,6 +60,17 @@ def _close_all(files: list[TextIO]) -> None:
         f.close()
 
 
+def _sync_file(path: Path) -> None:
+    """Put the file's lines on the disk, on a thread of its own: the writer (holding the tracker's lock) goes on.
+
+    A sync takes about 5 ms, and tens of ms on a busy disk; made by the thread that appended, it
+    held up every submission of the sweep meanwhile. The thread holds the path, not the journal, so
+    a journal dropped while it runs still closes its file.
+    """
+    with open(path, "a", encoding="utf-8") as f:
+        os.fsync(f.fileno())
+
+
 def _drop_torn_tail(path: Path) -> None:
     """Cut an unfinished last line (an append a crash interrupted) so new records start on a line of their own."""
     if not path.is_file():
@@ -118,17 +129,10 @@ class Journal:
             self._unsynced = True
             if now - self._synced >= _SYNC_SECONDS and (self._syncer is None or not self._syncer.is_alive()):
                 self._synced = now
-                self._syncer = threading.Thread(target=self._sync_file, name="flyte-hydra-journal-sync", daemon=True)
+                self._syncer = threading.Thread(
+                    target=_sync_file, args=(self.path,), name="flyte-hydra-journal-sync", daemon=True
+                )
                 self._syncer.start()
-
-    def _sync_file(self) -> None:
-        """Put the file's lines on the disk, on a thread of its own: the writer (holding the tracker's lock) goes on.
-
-        A sync takes about 5 ms, and tens of ms on a busy disk; made by the thread that appended,
-        it held up every submission of the sweep meanwhile.
-        """
-        with open(self.path, "a", encoding="utf-8") as f:
-            os.fsync(f.fileno())
 
     def sync(self) -> None:
         """Put every line written so far on the disk (the executor calls this when a sweep ends)."""
