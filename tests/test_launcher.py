@@ -254,6 +254,15 @@ def test_hydra_full_error_shows_the_traceback_of_a_launcher_setting_error(tmp_pa
     assert message.removeprefix("Error: ") in output
 
 
+def test_a_log_file_that_cannot_be_opened_names_the_file_and_the_fix_without_a_traceback(tmp_path):
+    """As with Hydra's own launchers the sweep stops there; the message says which file and what to change."""
+    proc = _app_with([*LOCAL, "hydra.job_logging.handlers.file.filename=/proc/nope/${hydra.job.num}.log"], tmp_path)
+    assert proc.returncode == 1
+    assert "Job #0's log file /proc/nope/0.log can't be opened (No such file or directory)" in proc.stderr
+    assert "hydra/job_logging=stdout" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Unable to configure handler" not in proc.stderr
+
+
 def test_a_plain_run_with_a_bad_wait_setting_runs_nothing(tmp_path):
     marker = tmp_path / "ran"
     proc = run_script(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from hydra.core.utils import JobReturn, JobRuntime, JobStatus, configure_log, env_override
 
+from ._errors import ConfigurationError
 from ._log_replay import LogReplay
 
 if TYPE_CHECKING:
@@ -101,7 +102,24 @@ class JobLogging:
         return OmegaConf.create(resolved), resolved, paths  # type: ignore[return-value]
 
     def job(self, job: ComposedJob, hydra: Any) -> None:
-        """`configure_log(hydra.job_logging, hydra.verbose)` for `job`, Hydra's current job."""
+        """`configure_log(hydra.job_logging, hydra.verbose)` for `job`, Hydra's current job.
+
+        A log file that can't be opened stops the sweep, as in Hydra's own launchers, but with one
+        line naming the file and what to change instead of `dictConfig`'s "Unable to configure handler".
+        """
+        try:
+            self._job(job, hydra)
+        except (OSError, ValueError) as e:
+            cause = e if isinstance(e, OSError) else e.__cause__
+            if not isinstance(cause, OSError) or cause.filename is None:
+                raise
+            raise ConfigurationError(
+                f"Job #{hydra.job.num}'s log file {cause.filename} can't be opened ({cause.strerror}). Point "
+                "the file handler of hydra.job_logging at a folder you can write to, or log to the console "
+                "only with hydra/job_logging=stdout."
+            ) from e
+
+    def _job(self, job: ComposedJob, hydra: Any) -> None:
         from omegaconf import OmegaConf
 
         if job.derived is None:
