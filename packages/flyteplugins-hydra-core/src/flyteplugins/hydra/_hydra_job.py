@@ -122,23 +122,15 @@ class JobLogging:
     def _job(self, job: ComposedJob, hydra: Any) -> None:
         from omegaconf import OmegaConf
 
-        if job.derived is None:
-            node, verbose = hydra.job_logging, hydra.verbose
-            if node is None:
-                configure_log(node, verbose)
-                return
-            conf = OmegaConf.to_container(node, resolve=True)
-            self.replay.apply(conf, verbose, lambda: configure_log(node, verbose))
+        node, verbose = hydra.job_logging, hydra.verbose
+        if job.derived is None or node is None:
+            self._apply(node, None if node is None else OmegaConf.to_container(node, resolve=True), verbose)
             return
         known = self._jobs.get(id(job.node))
         if known is None or known[0] is not job.node:
-            node = hydra.job_logging
-            if node is None:
-                configure_log(node, hydra.verbose)
-                return
             plain, conf, paths = self._plain(node)
-            known = self._jobs[id(job.node)] = (job.node, plain, conf, paths, hydra.verbose, hydra.job.name)
-            self.replay.apply(conf, known[4], lambda: configure_log(plain, known[4]))
+            self._jobs[id(job.node)] = (job.node, plain, conf, paths, verbose, hydra.job.name)
+            self._apply(plain, conf, verbose)
             return
         _, plain, conf, paths, verbose, name = known
         values = []
@@ -151,6 +143,16 @@ class JobLogging:
             conf = _with_leaf(conf, path.split("."), value)
         self.replay.apply(conf, verbose, lambda: configure_log(_with_leaves(plain, values), verbose))
 
+    def _apply(self, plain: Any, conf: Any, verbose: Any) -> None:
+        """Apply a logging config (`plain` for Hydra, `conf` the same as a dict) through the replay.
+
+        `None` (Hydra's "leave the handlers alone") goes straight to `configure_log`, which then only sets `verbose`.
+        """
+        if plain is None:
+            configure_log(plain, verbose)
+            return
+        self.replay.apply(conf, verbose, lambda: configure_log(plain, verbose))
+
     def launcher(self, config: DictConfig) -> None:
         """`configure_log(config.hydra.hydra_logging, config.hydra.verbose)` for the launch's own config."""
         from omegaconf import OmegaConf
@@ -161,10 +163,7 @@ class JobLogging:
             plain = None if conf is None else OmegaConf.create(conf)
             self._hydra_logging = (config, conf, plain, config.hydra.verbose)
         _, conf, plain, verbose = self._hydra_logging
-        if plain is None:
-            configure_log(plain, verbose)
-            return
-        self.replay.apply(conf, verbose, lambda: configure_log(plain, verbose))
+        self._apply(plain, conf, verbose)
 
 
 def _with_leaves(plain: Any, values: list[tuple[str, Any]]) -> Any:
