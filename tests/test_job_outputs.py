@@ -308,6 +308,30 @@ def test_spliced_text_is_the_whole_dump_or_nothing(values, depths):
         assert rendered is not None  # short plain scalars are always put in
 
 
+# Leaves a sweep job's snapshot writes without YAML: names, paths, override lines, numbers and what reads as one.
+KNOWN_LEAVES = st.one_of(
+    st.integers(-(10**20), 10**20),
+    st.booleans(),
+    st.none(),
+    st.text(alphabet=string.ascii_letters + string.digits + "_./=+,-:~ '\"#", max_size=12),
+    st.sampled_from(["5", "0x1f", "0o17", "1_000", "1e5", "1.5", ".5", "2026-01-01", "1:20", "yes", "Off", "~"]),
+    st.sampled_from(["inf", ".inf", "nan", ".NaN", "<<", "=", "y", "n", "NULL", "/a/b", "a=b", "training.epochs=5"]),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(values=st.lists(KNOWN_LEAVES, max_size=6))
+def test_leaves_written_without_yaml_are_what_yaml_writes(values):
+    """Each value's item is the line YAML gives it in a dumped list, whichever values are written without YAML."""
+    from flyteplugins.hydra._job_outputs import _items
+
+    lines = dump_whole(values).splitlines() if values else []
+    if len(lines) != len(values):
+        assert _items(values) is None
+        return
+    assert _items(values) == [line[2:] for line in lines]
+
+
 LONG_WORDS = "many words that make this value run past the yaml line width of eighty columns by far"
 
 
