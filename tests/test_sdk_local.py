@@ -229,6 +229,44 @@ def test_run_options_reach_flyte(tmp_path):
     assert Path(result.url).name == "named-by-test"
 
 
+def test_a_local_sweep_keeps_its_runs_data_in_one_temporary_folder(tmp_path, monkeypatch):
+    """flyte alone makes a temporary folder per local run and leaves it; a sweep makes one for all its jobs."""
+    import tempfile
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    sweep = tmp_path / "sweep"
+    results = hydra_sweep(
+        tasks.dump,
+        config_path=APP_CONF,
+        config_name="app",
+        overrides=["x=1,2,3,4,5", f"hydra.sweep.dir={sweep}"],
+        mode="local",
+    )
+    assert [c["x"] for c in dumped(results)] == [1, 2, 3, 4, 5]
+    assert [p.name.startswith("flyte-hydra-local-") for p in temp.iterdir()] == [True]
+
+
+def test_a_raw_data_path_in_run_options_is_where_local_runs_keep_their_data(tmp_path, monkeypatch):
+    import tempfile
+
+    temp, mine = tmp_path / "temp", tmp_path / "mine"
+    temp.mkdir()
+    mine.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    results = hydra_sweep(
+        tasks.dump,
+        config_path=APP_CONF,
+        config_name="app",
+        overrides=["x=1,2", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        mode="local",
+        run_options={"raw_data_path": str(mine)},
+    )
+    assert [c["x"] for c in dumped(results)] == [1, 2]
+    assert list(temp.iterdir()) == []
+
+
 def test_missing_config_path_is_explained(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigurationError, match="config_path 'conf' is not a directory"):
