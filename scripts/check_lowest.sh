@@ -28,6 +28,8 @@
 #     test_output_at_scale.py     what we print for thousands of jobs
 #     test_driver_cluster_app.py  a `@hydra.main` app's sweep as one driver run, in subprocesses: the flyte
 #                                 calls of test_driver_cluster through the launcher plugin of test_launcher
+#     test_driver_progress.py     the client following a cluster driver's children: our follow loop over
+#                                 the calls test_driver_cluster makes
 #   bash scripts/check_lowest.sh            # the Python uv picks; UV_PYTHON=3.10 to choose
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -49,7 +51,7 @@ left_out=(
   test_task_exits.py
   test_readme.py test_cli_executable.py
   test_output_at_scale.py
-  test_driver_cluster_app.py
+  test_driver_cluster_app.py test_driver_progress.py
 )
 ignores=()
 for f in "${left_out[@]}"; do
