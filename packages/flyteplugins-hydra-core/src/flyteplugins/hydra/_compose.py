@@ -424,8 +424,7 @@ class SweepComposer:
         self._template_refs: list[tuple[Any, ...]] = []
         self._naming: dict[str, Any] = {}
         self._template_lines: list[str] = []
-        self._template_keys: list[str] = []
-        self._template_key_tuple: tuple[str, ...] = ()
+        self._template_keys: tuple[str, ...] = ()
         self._is_group: dict[str, bool] = {}
 
     def _parse(self, line: str) -> Any:
@@ -477,8 +476,7 @@ class SweepComposer:
             "item_sep": naming.item_sep,
             "exclude_keys": list(naming.exclude_keys),
         }
-        self._template_lines, self._template_keys = lines, [o.key_or_group for o in parsed]
-        self._template_key_tuple = tuple(self._template_keys)
+        self._template_lines, self._template_keys = lines, tuple(o.key_or_group for o in parsed)
 
     def _from_template(self, lines: list[str], parsed: list[Any], num: int | None) -> ComposedJob | None:
         import pickle
@@ -493,7 +491,7 @@ class SweepComposer:
         if template is None or node is None or len(lines) != len(self._template_lines):
             return None
         changed = [o for line, old, o in zip(lines, self._template_lines, parsed) if line != old]
-        if self._template_keys != [o.key_or_group for o in parsed]:
+        if self._template_keys != tuple(o.key_or_group for o in parsed):
             return None
         if not all(self._is_plain_value(o) for o in changed):
             return None
@@ -509,7 +507,7 @@ class SweepComposer:
             return None
         dirname = overrides_dirname(parsed, **self._naming)
         OmegaConf.copy_cache(from_config=self.primary, to_config=task)
-        derived = _Derived(lines, dirname, self._template_key_tuple, tuple(o.key_or_group for o in changed))
+        derived = _Derived(lines, dirname, self._template_keys, tuple(o.key_or_group for o in changed))
         return ComposedJob(task, num, node, derived=derived, output_keys=_output_keys(num), hydra_refs=refs)
 
     def compose(self, job_overrides: Sequence[str], num: int | None) -> ComposedJob:

@@ -482,7 +482,7 @@ class JobOutputs:
 
         with read_write(cfg.hydra.runtime), open_dict(cfg.hydra.runtime):
             cfg.hydra.runtime.output_dir = output_dir
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        _make_folder(output_dir)
 
     def _like_first(self, cfg: DictConfig, shared: _Shared, *, sweep: bool) -> str:
         from omegaconf import OmegaConf
