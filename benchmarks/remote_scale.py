@@ -154,7 +154,11 @@ def _marginal(cpu_of: Callable[[int], float], small: int = 50, big: int = 250, p
         gc.collect()  # each sweep starts with no collection owed by the one before
         return cpu_of(jobs)
 
-    return statistics.median([-(cpu(small) - cpu(big)) / (big - small) * 1000 for _ in range(pairs)])
+    def pair() -> float:
+        before = cpu(small)
+        return (cpu(big) - before) / (big - small) * 1000
+
+    return statistics.median([pair() for _ in range(pairs)])
 
 
 def floor(storage: str) -> tuple[list[list[str]], float]:

@@ -229,13 +229,19 @@ def test_run_options_reach_flyte(tmp_path):
     assert Path(result.url).name == "named-by-test"
 
 
-def test_a_local_sweep_keeps_its_runs_data_in_one_temporary_folder(tmp_path, monkeypatch):
-    """flyte alone makes a temporary folder per local run and leaves it; a sweep makes one for all its jobs."""
+@pytest.fixture
+def temp_dir(tmp_path, monkeypatch):
+    """An empty folder of its own as the process's temporary directory, to see what a launch leaves there."""
     import tempfile
 
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    return temp
+
+
+def test_a_local_sweep_keeps_its_runs_data_in_one_temporary_folder(tmp_path, temp_dir):
+    """flyte alone makes a temporary folder per local run and leaves it; a sweep makes one for all its jobs."""
     sweep = tmp_path / "sweep"
     results = hydra_sweep(
         tasks.dump,
@@ -245,16 +251,12 @@ def test_a_local_sweep_keeps_its_runs_data_in_one_temporary_folder(tmp_path, mon
         mode="local",
     )
     assert [c["x"] for c in dumped(results)] == [1, 2, 3, 4, 5]
-    assert [p.name.startswith("flyte-hydra-local-") for p in temp.iterdir()] == [True]
+    assert [p.name.startswith("flyte-hydra-local-") for p in temp_dir.iterdir()] == [True]
 
 
-def test_a_raw_data_path_in_run_options_is_where_local_runs_keep_their_data(tmp_path, monkeypatch):
-    import tempfile
-
-    temp, mine = tmp_path / "temp", tmp_path / "mine"
-    temp.mkdir()
+def test_a_raw_data_path_in_run_options_is_where_local_runs_keep_their_data(tmp_path, temp_dir):
+    mine = tmp_path / "mine"
     mine.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     results = hydra_sweep(
         tasks.dump,
         config_path=APP_CONF,
@@ -264,7 +266,7 @@ def test_a_raw_data_path_in_run_options_is_where_local_runs_keep_their_data(tmp_
         run_options={"raw_data_path": str(mine)},
     )
     assert [c["x"] for c in dumped(results)] == [1, 2]
-    assert list(temp.iterdir()) == []
+    assert list(temp_dir.iterdir()) == []
 
 
 def test_missing_config_path_is_explained(tmp_path, monkeypatch):
